@@ -1,0 +1,141 @@
+"""One settings object for every newsflow process, validated at start.
+
+Precedence, highest first: explicit arguments, environment variables
+(``NEWSFLOW_*``), the TOML file named by ``NEWSFLOW_CONFIG`` (default
+``newsflow.toml`` in the working directory, if present), the endpoints that
+``newsflow services up`` recorded for this checkout, then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from newsflow import paths
+from newsflow.errors import ConfigError
+
+SERVICES_STATE_FILE = "services.json"
+
+
+class ServicesStateSource(PydanticBaseSettingsSource):
+    """Endpoints of the local services this checkout started (free ports may differ from defaults)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover - unused
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        try:
+            state_file = paths.state_dir() / SERVICES_STATE_FILE
+        except FileNotFoundError:
+            return {}
+        if not state_file.is_file():
+            return {}
+        recorded = orjson.loads(state_file.read_bytes())
+        return {key: recorded[key] for key in ("kafka_bootstrap", "es_url") if recorded.get(key)}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="forbid", frozen=True)
+
+    # Kafka
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port] of the Kafka brokers")
+    topic_partitions: int = Field(4, ge=1, description="partitions of articles.raw when newsflow creates it")
+    name_prefix: str = Field(
+        "", description="prefix of every topic, consumer group and index name (isolates test runs and tenants)"
+    )
+    # Elasticsearch
+    es_url: str = Field("http://127.0.0.1:9200", description="Elasticsearch URL")
+    es_username: str | None = None
+    es_password: str | None = Field(None, repr=False)
+    es_api_key: str | None = Field(None, repr=False)
+    es_ca_file: Path | None = None
+    es_request_timeout_s: float = Field(30.0, gt=0)
+    index_shards: int = Field(1, ge=1)
+    index_replicas: int = Field(0, ge=0, description="0 on a single node; 1+ on a cluster")
+    index_refresh_interval: str = "1s"
+    # Worker
+    batch_size: int = Field(500, ge=1, description="messages enriched and bulk-indexed together")
+    batch_timeout_s: float = Field(1.0, gt=0, description="longest wait to fill a batch")
+    bulk_max_retries: int = Field(5, ge=0, description="retries of a bulk that Elasticsearch refused transiently")
+    bulk_backoff_s: float = Field(0.5, gt=0, description="first retry delay, doubled each time, with jitter")
+    commit_interval_s: float = Field(1.0, gt=0, description="how often acknowledged offsets are committed")
+    # Limits and language
+    max_message_bytes: int = Field(2_000_000, ge=1024, description="larger messages are dead-lettered")
+    max_body_chars: int = Field(500_000, ge=100, description="longer bodies are dead-lettered")
+    language_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="below this the detected language is `und`"
+    )
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_has_port(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port, got {server!r}")
+        return value
+
+    @field_validator("es_url")
+    @classmethod
+    def _es_url_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("NEWSFLOW_CONFIG", "newsflow.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file),
+            ServicesStateSource(settings_cls),
+        )
+
+    # Derived names: one prefix keeps a test run's topics and indices apart from the demo's.
+    @property
+    def topic_raw(self) -> str:
+        return f"{self.name_prefix}articles.raw"
+
+    @property
+    def topic_dlq(self) -> str:
+        return f"{self.name_prefix}articles.dlq"
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.name_prefix}newsflow-enrich"
+
+    @property
+    def articles_alias(self) -> str:
+        return f"{self.name_prefix}articles"
+
+    @property
+    def fingerprints_index(self) -> str:
+        return f"{self.name_prefix}newsflow-fingerprints"
+
+
+@cache
+def load_settings() -> Settings:
+    """The process-wide settings; a clear ConfigError instead of a traceback when invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(f"invalid newsflow settings:\n{exc}") from exc
