@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     # Worker
     batch_size: int = Field(500, ge=1, description="messages enriched and bulk-indexed together")
     batch_timeout_s: float = Field(1.0, gt=0, description="longest wait to fill a batch")
-    bulk_max_retries: int = Field(5, ge=0, description="retries of a bulk that Elasticsearch refused transiently")
-    bulk_backoff_s: float = Field(0.5, gt=0, description="first retry delay, doubled each time, with jitter")
+    bulk_backoff_s: float = Field(
+        0.5, gt=0, description="first delay before re-sending what Elasticsearch refused transiently; doubles, max 30 s"
+    )
     commit_interval_s: float = Field(1.0, gt=0, description="how often acknowledged offsets are committed")
     # Limits and language
     max_message_bytes: int = Field(2_000_000, ge=1024, description="larger messages are dead-lettered")

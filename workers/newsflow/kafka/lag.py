@@ -1,0 +1,48 @@
+"""How far the enrichment worker's consumer group is behind `articles.raw`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from newsflow.errors import NewsflowError
+from newsflow.settings import Settings
+
+
+def consumer_lag(settings: Settings) -> tuple[int, int]:
+    """(committed messages, end offset total) summed over the partitions of articles.raw."""
+    bootstrap = settings.kafka_bootstrap.split(",")
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="newsflow-lag")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="newsflow-lag")
+    try:
+        partitions = [
+            TopicPartition(settings.topic_raw, partition)
+            for partition in sorted(consumer.partitions_for_topic(settings.topic_raw) or ())
+        ]
+        end_offsets = consumer.end_offsets(partitions)
+        committed = admin.list_consumer_group_offsets(settings.consumer_group)
+    finally:
+        consumer.close()
+        admin.close()
+    done = sum(committed[tp].offset for tp in partitions if tp in committed and committed[tp].offset >= 0)
+    return done, sum(end_offsets.values())
+
+
+def wait_until_caught_up(
+    settings: Settings, timeout_s: float, on_progress: Callable[[int, int], None] = lambda done, total: None
+) -> None:
+    """Block until every message produced so far is committed by the worker (indexed or dead-lettered)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done, total = consumer_lag(settings)
+        on_progress(done, total)
+        if total and done >= total:
+            return
+        if time.monotonic() > deadline:
+            raise NewsflowError(
+                f"the worker processed {done} of {total} messages within {timeout_s:.0f}s; "
+                "see its log (newsflow worker --status)"
+            )
+        time.sleep(0.5)

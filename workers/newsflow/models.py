@@ -1,0 +1,79 @@
+"""Typed records that flow through the pipeline.
+
+`SourceMessage` is what came off Kafka; `Article` is the record every stage
+reads and enriches; `DeadLetter` is a message that can never be processed,
+with its reason. Stages are plain functions over these records.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from newsflow.errors import PermanentError
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMessage:
+    """One Kafka record, as received (value bytes untouched)."""
+
+    value: bytes
+    key: bytes | None
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(slots=True)
+class Article:
+    """An article being enriched. Fields after `source` are filled by the stages."""
+
+    id: str
+    url: str
+    canonical_url: str
+    outlet: str
+    title: str
+    body: str
+    content_type: str
+    published_at: datetime | None
+    source: SourceMessage
+    language_hint: str | None = None
+    author: str | None = None
+    tags: list[str] = field(default_factory=list)
+    outlet_country: str | None = None
+    # Filled by the stages
+    text: str = ""
+    language: str = "und"
+    language_confidence: float = 0.0
+    languages: list[str] = field(default_factory=list)
+    title_language: str = "und"
+    content_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message refused for good, with the reason; its bytes go to the dead-letter topic unchanged."""
+
+    message: SourceMessage
+    error: PermanentError
+    failed_at: datetime
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        """Kafka headers carrying the dead-letter record (schemas/dead_letter.v1.json)."""
+        fields = {
+            "schema_version": "1",
+            "error_code": self.error.code,
+            "reason": self.error.detail,
+            "stage": self.error.stage,
+            "source_topic": self.message.topic,
+            "source_partition": str(self.message.partition),
+            "source_offset": str(self.message.offset),
+            "failed_at": self.failed_at.isoformat(),
+            "worker": WORKER_NAME,
+        }
+        return [(f"newsflow.{name}", value.encode("utf-8")) for name, value in fields.items()]
+
+
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"

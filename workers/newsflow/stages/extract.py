@@ -1,0 +1,42 @@
+"""Stage 3: the article's own text out of HTML, or the plain text as given.
+
+HTML goes through trafilatura (main-content extraction); if it finds no main
+content, the visible text of the page is used rather than losing the article.
+"""
+
+from __future__ import annotations
+
+import lxml.html
+import trafilatura
+
+from newsflow.errors import PermanentError
+from newsflow.models import Article
+from newsflow.stages.normalise import normalise_text
+
+STAGE = "extract"
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """(title, main text) of an HTML page."""
+    extracted = trafilatura.bare_extraction(html, include_comments=False, include_tables=True, with_metadata=True)
+    if extracted is not None and extracted.text:
+        return extracted.title or "", extracted.text
+    try:
+        tree = lxml.html.fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return "", ""
+    for invisible in tree.xpath("//script|//style|//noscript|//template"):
+        invisible.drop_tree()
+    return tree.findtext(".//title") or "", tree.text_content()
+
+
+def extract(article: Article) -> Article:
+    if article.content_type == "text/html":
+        html_title, text = html_to_text(article.body)
+        article.title = article.title or " ".join(normalise_text(html_title).split())
+        article.text = normalise_text(text)
+    else:
+        article.text = article.body
+    if not article.text:
+        raise PermanentError("empty_body", "no article text left after extraction and normalisation", STAGE)
+    return article

@@ -1,0 +1,84 @@
+"""The enrichment worker: a faust-streaming agent over `articles.raw`.
+
+Per batch of Kafka events: enrich (pure stages, in a thread so the event loop
+keeps heart-beating), resolve duplicates and bulk-index into Elasticsearch,
+dead-letter what was refused, and only then let faust acknowledge the events.
+`Stream.take_events` acknowledges a batch after the loop body returns, and
+faust commits only acknowledged offsets: an offset is committed after
+Elasticsearch (and the dead-letter topic) acknowledged every message up to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import faust
+from faust.types import EventT
+
+from newsflow.es.client import async_client
+from newsflow.es.indexer import ArticleIndexer
+from newsflow.models import DeadLetter, SourceMessage
+from newsflow.pipeline import enrich_batch
+from newsflow.settings import Settings
+
+log = logging.getLogger("newsflow.worker")
+
+
+def source_message(event: EventT) -> SourceMessage:
+    message = event.message
+    return SourceMessage(
+        value=message.value, key=message.key, topic=message.topic, partition=message.partition, offset=message.offset
+    )
+
+
+def create_app(settings: Settings) -> faust.App:
+    app = faust.App(
+        settings.consumer_group,
+        broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        broker_commit_interval=settings.commit_interval_s,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        # newsflow creates its topics itself (kafka-python admin); faust must not invent others.
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        web_enabled=False,
+    )
+    raw_topic = app.topic(settings.topic_raw, key_serializer="raw", value_serializer="raw")
+    dlq_topic = app.topic(settings.topic_dlq, key_serializer="raw", value_serializer="raw")
+
+    async def dead_letter(letters: list[DeadLetter]) -> None:
+        """Publish refused messages with their reason and wait for the broker's acknowledgement."""
+        pending = [
+            await dlq_topic.send(key=letter.message.key, value=letter.message.value, headers=letter.headers())
+            for letter in letters
+        ]
+        await asyncio.gather(*pending)
+
+    @app.agent(raw_topic, name="enrich")
+    async def enrich(stream: faust.StreamT) -> None:
+        es = async_client(settings)
+        indexer = ArticleIndexer(es, settings)
+        loop = asyncio.get_running_loop()
+        try:
+            async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout_s):
+                started = time.perf_counter()
+                messages = [source_message(event) for event in events]
+                enriched = await loop.run_in_executor(None, enrich_batch, messages, settings)
+                report = await indexer.index_batch(enriched.articles)
+                await dead_letter(enriched.dead_letters + report.dead_letters)
+                log.info(
+                    "batch of %d: %d indexed, %d syndicated copies, %d dead-lettered in %.2fs",
+                    len(messages),
+                    report.indexed,
+                    report.syndicated,
+                    len(enriched.dead_letters) + len(report.dead_letters),
+                    time.perf_counter() - started,
+                )
+        finally:
+            await es.close()
+
+    return app
