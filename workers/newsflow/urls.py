@@ -32,9 +32,9 @@ def canonical_url(url: str) -> str:
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
         if not name.lower().startswith("utm_") and name.lower() not in TRACKING_PARAMS
     ]
-    netloc = parts.netloc.lower()
-    if netloc.startswith("www."):
-        netloc = netloc[4:]
+    host = (parts.hostname or "").removeprefix("www.")
+    default_port = {"http": 80, "https": 443}[parts.scheme.lower()]
+    netloc = host if parts.port in (None, default_port) else f"{host}:{parts.port}"
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query), ""))
 

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from newsflow.errors import NewsflowError
+from newsflow.kafka.admin import connect
 from newsflow.settings import Settings
 
 
-def consumer_lag(settings: Settings) -> tuple[int, int]:
-    """(committed messages, end offset total) summed over the partitions of articles.raw."""
-    bootstrap = settings.kafka_bootstrap.split(",")
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="newsflow-lag")
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="newsflow-lag")
+def consumer_progress(settings: Settings) -> tuple[int, int]:
+    """(offsets committed by the worker, end offsets) summed over the partitions of articles.raw."""
+    consumer = connect(KafkaConsumer, settings, "lag")
+    admin = connect(KafkaAdminClient, settings, "lag")
     try:
         partitions = [
             TopicPartition(settings.topic_raw, partition)
@@ -36,13 +36,13 @@ def wait_until_caught_up(
     """Block until every message produced so far is committed by the worker (indexed or dead-lettered)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        done, total = consumer_lag(settings)
+        done, total = consumer_progress(settings)
         on_progress(done, total)
         if total and done >= total:
             return
         if time.monotonic() > deadline:
             raise NewsflowError(
-                f"the worker processed {done} of {total} messages within {timeout_s:.0f}s; "
+                f"the worker committed {done} of {total} messages within {timeout_s:.0f}s; "
                 "see its log (newsflow worker --status)"
             )
         time.sleep(0.5)
