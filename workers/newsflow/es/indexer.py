@@ -62,6 +62,7 @@ def article_document(article: Article, ingested_at: datetime) -> dict[str, Any]:
         "url": article.url,
         "canonical_url": article.canonical_url,
         "outlet": article.outlet,
+        "outlets": [article.outlet],  # the upsert script adds the outlets of syndicated copies
         "outlet_country": article.outlet_country,
         "title": article.title,
         "body": article.text,

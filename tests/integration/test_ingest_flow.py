@@ -1,0 +1,121 @@
+"""The spine end to end: real Kafka broker -> `newsflow worker` subprocess -> real Elasticsearch."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from pathlib import Path
+
+from newsflow import paths
+from newsflow.kafka.producer import file_urn
+from newsflow.schemas import validator
+from newsflow.search import SearchRequest, search
+from newsflow.urls import article_id
+
+from .conftest import ingest, read_topic
+
+SAMPLES = paths.samples_dir()
+SEEDS = paths.project_root().parent / "shared" / "seeds"
+
+
+def sample_rows() -> list[dict]:
+    return [orjson.loads(line) for line in (SAMPLES / "articles.jsonl").read_bytes().splitlines() if line.strip()]
+
+
+def expectations() -> dict:
+    return orjson.loads((SAMPLES / "expectations.json").read_bytes())
+
+
+@pytest.fixture(scope="module")
+def ingested(settings, worker, es):
+    sent = ingest(settings, worker, [str(SAMPLES / "articles.jsonl")])
+    es.indices.refresh(index=settings.articles_alias)
+    return sent
+
+
+def all_documents(es, settings) -> dict[str, dict]:
+    response = es.search(index=settings.articles_alias, size=1000, query={"match_all": {}})
+    return {hit["_id"]: hit["_source"] for hit in response["hits"]["hits"]}
+
+
+def test_every_sample_is_indexed_once_and_syndicated_copies_are_recorded(settings, es, ingested):
+    rows = sample_rows()
+    assert ingested == len(rows)
+    documents = all_documents(es, settings)
+    copies = {pair[1] for pair in expectations()["exact_duplicates"]}
+    assert set(documents) == {article_id(row["url"]) for row in rows if row["url"] not in copies}
+    for original_url, copy_url in expectations()["exact_duplicates"]:
+        original = documents[article_id(original_url)]
+        copy_row = next(row for row in rows if row["url"] == copy_url)
+        assert [entry["url"] for entry in original["syndicated"]] == [copy_url]
+        assert copy_row["outlet"] in original["outlets"]
+    enriched = validator("enriched_article.v1.json")
+    for document in documents.values():
+        assert not list(enriched.iter_errors(document)), document["id"]
+
+
+def test_detected_languages_match_the_corpus(settings, es, ingested):
+    documents = all_documents(es, settings)
+    for url, language in expectations()["languages"].items():
+        if article_id(url) in documents:
+            assert documents[article_id(url)]["language"] == language, url
+
+
+def test_republishing_the_same_files_creates_no_new_document(settings, worker, es, ingested):
+    before = es.count(index=settings.articles_alias)["count"]
+    ingest(settings, worker, [str(SAMPLES / "articles.jsonl")])
+    es.indices.refresh(index=settings.articles_alias)
+    documents = all_documents(es, settings)
+    assert len(documents) == before
+    for original_url, copy_url in expectations()["exact_duplicates"]:
+        assert [entry["url"] for entry in documents[article_id(original_url)]["syndicated"]] == [copy_url]
+
+
+def test_malformed_messages_are_dead_lettered_with_reason_and_the_worker_keeps_going(settings, worker, es, ingested):
+    valid = {
+        "schema_version": 1,
+        "url": "https://example.org/after-the-bad-ones",
+        "outlet": "Test Wire",
+        "title": "Parliament passes water bill",
+        "body": "Parliament passed the national water bill on Friday after a two-week debate.",
+    }
+    bad_file = SAMPLES / "malformed.jsonl"
+    bad_lines = [line for line in bad_file.read_bytes().splitlines() if line.strip()]
+    dlq_before = len(read_topic(settings, settings.topic_dlq))
+    mixed = worker.log_path.parent / "mixed.jsonl"
+    mixed.write_bytes(b"\n".join([*bad_lines, orjson.dumps(valid)]) + b"\n")
+    ingest(settings, worker, [str(mixed)])
+
+    dead = read_topic(settings, settings.topic_dlq)[dlq_before:]
+    assert sorted(record.value for record in dead) == sorted(bad_lines)
+    dead_letter_schema = validator("dead_letter.v1.json")
+    for record in dead:
+        headers = {name.removeprefix("newsflow."): value.decode() for name, value in record.headers}
+        view = {
+            **headers,
+            "schema_version": int(headers["schema_version"]),
+            "source_partition": int(headers["source_partition"]),
+            "source_offset": int(headers["source_offset"]),
+        }
+        assert not list(dead_letter_schema.iter_errors(view)), view
+        assert headers["source_topic"] == settings.topic_raw
+        assert headers["error_code"] in {"invalid_json", "invalid_encoding", "schema_violation", "empty_body"}
+    es.indices.refresh(index=settings.articles_alias)
+    assert es.exists(index=settings.articles_alias, id=article_id(valid["url"]))
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not beside this checkout")
+def test_seed_articles_are_found_in_english_and_arabic(settings, worker, es, ingested):
+    seed_files = sorted(str(path) for path in SEEDS.glob("*.txt"))
+    ingest(settings, worker, seed_files, outlet="seed")
+    es.indices.refresh(index=settings.articles_alias)
+    seed_ids = {article_id(file_urn(Path(path).name)) for path in seed_files}
+
+    english = search(es, settings.articles_alias, SearchRequest(query="Bortnikov", size=50))
+    arabic = search(es, settings.articles_alias, SearchRequest(query="بورتنيكوف", size=50))
+    english_seeds = {hit["id"] for hit in english["hits"]} & seed_ids
+    arabic_seeds = {hit["id"] for hit in arabic["hits"]} & seed_ids
+    assert english_seeds and all(hit["language"] == "en" for hit in english["hits"] if hit["id"] in english_seeds)
+    assert len(arabic_seeds) >= 2 and all(hit["language"] == "ar" for hit in arabic["hits"] if hit["id"] in arabic_seeds)
+    assert english["facets"]["languages"].get("en")
