@@ -26,6 +26,18 @@ class SourceMessage:
     offset: int
 
 
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A named-entity mention in `Article.text` (offsets are character offsets into it)."""
+
+    start: int
+    end: int
+    text: str
+    type: str  # PER, ORG, LOC, MISC
+    entity_id: str  # canonical id from the alias table, or a normalised key `<type>:<key>` when unknown
+    source: str  # "table" or "model"
+
+
 @dataclass(slots=True)
 class Article:
     """An article being enriched. Fields after `source` are filled by the stages."""
@@ -50,6 +62,10 @@ class Article:
     languages: list[str] = field(default_factory=list)
     title_language: str = "und"
     content_hash: str = ""
+    boilerplate_lines_removed: int = 0
+    entities: list[Mention] = field(default_factory=list)
+    near_duplicate_of: str | None = None
+    story_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
