@@ -1,0 +1,94 @@
+"""Topic specs, client construction and `ensure_topics`, without a broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kafka.errors import KafkaTimeoutError
+
+from newsflow.errors import ServiceError
+from newsflow.kafka import admin
+from newsflow.settings import Settings
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(kafka_bootstrap="kafka-1:9092, kafka-2:9093", name_prefix="t1-", topic_partitions=6)
+
+
+def test_client_config_lists_every_bootstrap_server(settings: Settings) -> None:
+    config = admin.client_config(settings, "producer")
+    assert config["bootstrap_servers"] == ["kafka-1:9092", "kafka-2:9093"]
+    assert config["client_id"] == "newsflow-producer"
+
+
+def test_connect_passes_common_and_own_options() -> None:
+    seen: dict[str, Any] = {}
+
+    def client(**options: Any) -> str:
+        seen.update(options)
+        return "client"
+
+    assert admin.connect(client, Settings(kafka_bootstrap="k:9092"), "admin", acks="all") == "client"
+    assert seen["bootstrap_servers"] == ["k:9092"] and seen["acks"] == "all"
+
+
+def test_connect_turns_an_unreachable_broker_into_a_service_error() -> None:
+    def unreachable(**_: Any) -> None:
+        raise KafkaTimeoutError("Unable to bootstrap from ['k:9092']")
+
+    with pytest.raises(ServiceError, match="cannot reach Kafka at k:9092"):
+        admin.connect(unreachable, Settings(kafka_bootstrap="k:9092"), "admin")
+
+
+def test_topic_specs(settings: Settings) -> None:
+    specs = admin.topic_specs(settings)
+    assert set(specs) == {"t1-articles.raw", "t1-articles.dlq"}
+    raw, dlq = specs["t1-articles.raw"], specs["t1-articles.dlq"]
+    assert raw["num_partitions"] == 6 and dlq["num_partitions"] == 1
+    assert raw["replication_factor"] == dlq["replication_factor"] == 1
+    # Broker configs are strings; dead letters outlive the raw messages they came from.
+    assert int(raw["configs"]["retention.ms"]) < int(dlq["configs"]["retention.ms"])
+    for spec in (raw, dlq):
+        assert all(isinstance(value, str) for value in spec["configs"].values())
+        assert int(spec["configs"]["max.message.bytes"]) > settings.max_message_bytes
+
+
+class FakeAdmin:
+    def __init__(self, error_codes: dict[str, int]) -> None:
+        self.error_codes = error_codes
+        self.requested: dict[str, Any] = {}
+        self.waited_for: list[str] | None = None
+        self.closed = False
+
+    def create_topics(self, specs: dict[str, Any], raise_errors: bool) -> dict[str, Any]:
+        assert raise_errors is False
+        self.requested = specs
+        results = [{"name": name, "error_code": self.error_codes[name], "error_message": None} for name in specs]
+        return {"topics": results}
+
+    def wait_for_topics(self, names: list[str]) -> None:
+        self.waited_for = names
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_ensure_topics_creates_what_is_missing_and_accepts_what_exists(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeAdmin({"t1-articles.raw": 0, "t1-articles.dlq": 36})  # 36: TOPIC_ALREADY_EXISTS
+    monkeypatch.setattr(admin, "admin_client", lambda _: fake)
+    assert admin.ensure_topics(settings) == ["t1-articles.raw"]
+    assert fake.requested == admin.topic_specs(settings)
+    assert fake.waited_for == ["t1-articles.raw"]
+    assert fake.closed
+
+
+def test_ensure_topics_reports_other_errors(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeAdmin({"t1-articles.raw": 0, "t1-articles.dlq": 38})  # 38: INVALID_REPLICATION_FACTOR
+    monkeypatch.setattr(admin, "admin_client", lambda _: fake)
+    with pytest.raises(ServiceError, match="t1-articles.dlq: InvalidReplicationFactorError"):
+        admin.ensure_topics(settings)
+    assert fake.closed
