@@ -79,7 +79,10 @@ def install(client: Elasticsearch, settings: Settings) -> IndexNames:
 def delete_all(client: Elasticsearch, settings: Settings) -> None:
     """Remove this prefix's indices, templates and scripts (used by tests to clean up)."""
     names = IndexNames.from_settings(settings)
-    client.indices.delete(index=f"{names.articles_alias}-v*,{names.fingerprints_index}*", ignore_unavailable=True)
+    # Elasticsearch refuses wildcard deletes (action.destructive_requires_name): resolve the names first.
+    existing = client.indices.get(index=f"{names.articles_alias}-v*,{names.fingerprints_index}*", allow_no_indices=True)
+    if existing:
+        client.indices.delete(index=",".join(existing))
     for template in (f"{names.articles_alias}-template", f"{names.fingerprints_index}-template"):
         client.options(ignore_status=404).indices.delete_index_template(name=template)
     for name in SCRIPTS:
