@@ -14,7 +14,7 @@ from newsflow.settings import Settings
 
 def consumer_progress(settings: Settings) -> tuple[int, int]:
     """(offsets committed by the worker, end offsets) summed over the partitions of articles.raw."""
-    consumer = connect(KafkaConsumer, settings, "lag")
+    consumer = connect(KafkaConsumer, settings, "lag", enable_auto_commit=False)
     admin = connect(KafkaAdminClient, settings, "lag")
     try:
         partitions = [
@@ -22,7 +22,7 @@ def consumer_progress(settings: Settings) -> tuple[int, int]:
             for partition in sorted(consumer.partitions_for_topic(settings.topic_raw) or ())
         ]
         end_offsets = consumer.end_offsets(partitions)
-        committed = admin.list_consumer_group_offsets(settings.consumer_group)
+        committed = admin.list_group_offsets({settings.consumer_group: None}).get(settings.consumer_group, {})
     finally:
         consumer.close()
         admin.close()

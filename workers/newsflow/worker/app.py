@@ -23,6 +23,8 @@ from newsflow.pipeline import enrich_batch
 from newsflow.settings import Settings
 
 log = logging.getLogger("newsflow.worker")
+# One line per Elasticsearch request drowns the batch summaries; failures are still logged as warnings.
+logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
 
 
 def source_message(event: EventT) -> SourceMessage:
