@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
-from kafka import KafkaConsumer, TopicPartition
 
 from newsflow import paths, services
 from newsflow.es.client import sync_client
 from newsflow.es.indices import delete_all, install
-from newsflow.kafka.admin import admin_client, connect, ensure_topics
+from newsflow.kafka.admin import admin_client, ensure_topics
 from newsflow.kafka.lag import wait_until_caught_up
 from newsflow.kafka.producer import produce_inputs
 from newsflow.settings import Settings
@@ -105,7 +104,9 @@ def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     running.stop()
 
 
-def ingest(settings: Settings, worker: WorkerProcess, inputs: list[str], outlet: str = "unknown", timeout_s: float = 180) -> int:
+def ingest(
+    settings: Settings, worker: WorkerProcess, inputs: list[str], outlet: str = "unknown", timeout_s: float = 180
+) -> int:
     """Publish the inputs and wait until the worker committed everything; returns messages sent."""
     counts = produce_inputs(settings, inputs, outlet=outlet)
     try:
@@ -115,20 +116,3 @@ def ingest(settings: Settings, worker: WorkerProcess, inputs: list[str], outlet:
         raise
     assert worker.process.poll() is None, worker.log()[-5000:]
     return counts.messages_sent
-
-
-def read_topic(settings: Settings, topic: str) -> list:
-    """Every record currently on a topic (all partitions, from the beginning)."""
-    consumer = connect(KafkaConsumer, settings, "test-reader", enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning()
-        end = consumer.end_offsets(partitions)
-        records = []
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            for batch in consumer.poll(timeout_ms=1000).values():
-                records.extend(batch)
-        return records
-    finally:
-        consumer.close()

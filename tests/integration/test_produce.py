@@ -13,10 +13,9 @@ import pytest
 from newsflow import paths
 from newsflow.kafka.admin import admin_client
 from newsflow.kafka.producer import ProduceCounts, produce_inputs
+from newsflow.kafka.reader import read_records
 from newsflow.settings import Settings
 from newsflow.urls import article_id
-
-from .conftest import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +32,7 @@ def test_samples_arrive_once_keyed_by_article_id(settings: Settings) -> None:
     articles, malformed = lines_of(ARTICLES), lines_of(MALFORMED)
     assert counts == ProduceCounts(files_read=2, messages_sent=len(articles) + len(malformed))
 
-    records = read_topic(settings, settings.topic_raw)
+    records = read_records(settings, settings.topic_raw)
     received = sorted((record.key, record.value) for record in records)
     assert len(received) == len(articles) + len(malformed)
     expected_articles = sorted((article_id(orjson.loads(line)["url"]).encode(), line) for line in articles)
@@ -67,7 +66,7 @@ def test_cli_reads_json_lines_from_stdin_and_reports_json(settings: Settings) ->
         assert sorted(report["topics_created"]) == sorted([own.topic_raw, own.topic_dlq])
         sent = (report["files_read"], report["messages_sent"], report["failed_sends"])
         assert sent == (1, len(lines_of(MALFORMED)), 0)
-        assert len(read_topic(own, own.topic_raw)) == len(lines_of(MALFORMED))
+        assert len(read_records(own, own.topic_raw)) == len(lines_of(MALFORMED))
     finally:
         admin = admin_client(own)
         try:

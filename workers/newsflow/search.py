@@ -56,7 +56,8 @@ def text_query(query: str) -> dict[str, Any]:
 
 
 def build_body(request: SearchRequest) -> dict[str, Any]:
-    filters: list[dict[str, Any]] = [{"exists": {"field": "body"}}]  # skip syndication stubs still awaiting their original
+    # Skip syndication stubs whose original has not arrived yet: they have no text.
+    filters: list[dict[str, Any]] = [{"exists": {"field": "body"}}]
     if request.outlets:
         filters.append({"terms": {"outlets": request.outlets}})
     if request.languages:
@@ -92,7 +93,7 @@ def _snippet(hit: dict[str, Any]) -> str:
     highlight = hit.get("highlight", {})
     for name in ("body.en", "body.ar", "body", "title.en", "title.ar", "title"):
         if highlight.get(name):
-            return highlight[name][0]
+            return " ".join(highlight[name][0].split())
     return ""
 
 

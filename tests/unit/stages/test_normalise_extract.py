@@ -39,7 +39,7 @@ def test_html_article_keeps_the_article_and_drops_page_chrome():
         "<p>The finance minister said spending on schools would rise by four percent next year.</p></article>"
         "<footer>Copyright 2026 Example Media. All rights reserved.</footer></body></html>"
     )
-    title, text = html_to_text(html)
+    _, text = html_to_text(html)
     assert "approved the 2027 budget" in text and "schools would rise" in text
     assert "track()" not in text and "All rights reserved" not in text
     result = extract(normalise(article(html, "text/html")))

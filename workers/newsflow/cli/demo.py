@@ -14,6 +14,7 @@ from newsflow.cli.search import print_result
 from newsflow.es.client import sync_client
 from newsflow.es.indices import install
 from newsflow.kafka.admin import ensure_topics
+from newsflow.kafka.dlq import count_by_reason
 from newsflow.kafka.lag import wait_until_caught_up
 from newsflow.kafka.producer import produce_inputs
 from newsflow.search import SearchRequest, search
@@ -58,4 +59,9 @@ def demo(
         es.indices.refresh(index=settings.articles_alias)
         result = search(es, settings.articles_alias, SearchRequest(query=query, size=5))
     print_result(result, console)
+    dead = count_by_reason(settings)
+    console.print(
+        f"[bold]dead-lettered on {settings.topic_dlq}:[/bold] "
+        + (", ".join(f"{reason} ({count})" for reason, count in dead.most_common()) or "none")
+    )
     console.print(f"demo finished in {time.perf_counter() - started:.0f}s; search more with `newsflow search QUERY`")

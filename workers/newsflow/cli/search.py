@@ -8,10 +8,11 @@ from typing import Any
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from newsflow.es.client import sync_client
-from newsflow.search import SearchRequest, search as run_search
+from newsflow.search import SearchRequest
+from newsflow.search import search as run_search
 from newsflow.settings import load_settings
 
 
@@ -26,18 +27,13 @@ def _parse_date(value: str | None, option: str) -> datetime | None:
 
 def print_result(result: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{result['total']}[/bold] articles match [italic]{result['query'] or '*'}[/italic]")
-    hits = Table(show_lines=False, expand=True)
-    for column in ("title / snippet", "outlet", "lang", "published"):
-        hits.add_column(column, overflow="fold")
-    for hit in result["hits"]:
-        snippet = hit["snippet"].replace("«", "[bold yellow]").replace("»", "[/bold yellow]")
-        hits.add_row(
-            f"[bold]{hit['title']}[/bold]\n{snippet}",
-            ", ".join(hit["outlets"]) or hit["outlet"],
-            hit["language"],
-            (hit["published_at"] or "")[:10],
-        )
-    console.print(hits)
+    for rank, hit in enumerate(result["hits"], start=1):
+        snippet = escape(hit["snippet"]).replace("«", "[bold yellow]").replace("»", "[/bold yellow]")
+        outlets = ", ".join(hit["outlets"]) or hit["outlet"]
+        console.print(f"{rank:>2}. [bold]{escape(hit['title'])}[/bold]")
+        console.print(f"    [dim]{escape(outlets)} · {hit['language']} · {(hit['published_at'] or '')[:10]}[/dim]")
+        if snippet:
+            console.print(f"    {snippet}")
     for facet, counts in result["facets"].items():
         console.print(f"[bold]{facet}:[/bold] " + ", ".join(f"{key} ({count})" for key, count in counts.items()))
 

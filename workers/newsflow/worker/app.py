@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+
 import faust
 from faust.types import EventT
 

@@ -1,0 +1,78 @@
+"""Near-duplicate signatures: MinHash over word shingles, cut into LSH band keys.
+
+Band keys are plain strings, so any store that can answer "which documents
+share one of these keys" (an Elasticsearch `terms` query) finds candidates;
+the MinHash signatures then estimate how similar a candidate really is.
+Similarity is the larger of Jaccard and containment, so a truncated copy or
+a copy with a paragraph added still counts as a near duplicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+_WORDS = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    hashvalues: np.ndarray  # uint64 MinHash values, num_perm of them
+    shingle_count: int
+    bands: list[str]
+
+    def encode(self) -> str:
+        """Compact text form for storage (base64 of the little-endian uint32 values)."""
+        return base64.b64encode(self.hashvalues.astype("<u4").tobytes()).decode("ascii")
+
+    @staticmethod
+    def decode(encoded: str, shingle_count: int) -> Signature:
+        values = np.frombuffer(base64.b64decode(encoded), dtype="<u4").astype(np.uint64)
+        return Signature(values, shingle_count, [])
+
+
+def shingles(text: str, size: int) -> set[bytes]:
+    """Word n-grams of case-folded text; short texts give their whole word sequence as one shingle."""
+    words = _WORDS.findall(text.casefold())
+    if len(words) < size:
+        return {" ".join(words).encode("utf-8")} if words else set()
+    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+
+
+class NearDuplicateSigner:
+    def __init__(self, threshold: float, num_perm: int = 128, shingle_size: int = 3) -> None:
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self.shingle_size = shingle_size
+        # datasketch picks the band layout (b bands of r rows) that best separates `threshold`.
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._band_ranges = [(band * lsh.r, (band + 1) * lsh.r) for band in range(lsh.b)]
+
+    def sign_many(self, texts: list[str]) -> list[Signature]:
+        shingle_sets = [shingles(text, self.shingle_size) for text in texts]
+        minhashes = MinHash.bulk([list(s) for s in shingle_sets], num_perm=self.num_perm)
+        return [
+            Signature(minhash.hashvalues, len(shingle_set), self._bands(minhash.hashvalues))
+            for minhash, shingle_set in zip(minhashes, shingle_sets, strict=True)
+        ]
+
+    def _bands(self, hashvalues: np.ndarray) -> list[str]:
+        return [
+            f"{band}:{hashlib.blake2b(hashvalues[start:end].astype('<u4').tobytes(), digest_size=8).hexdigest()}"
+            for band, (start, end) in enumerate(self._band_ranges)
+        ]
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """max(Jaccard, containment of the smaller in the larger), estimated from the signatures."""
+    if not a.shingle_count or not b.shingle_count:
+        return 0.0
+    jaccard = float(np.mean(a.hashvalues.astype("<u4") == b.hashvalues.astype("<u4")))
+    # |A ∩ B| = J (|A| + |B|) / (1 + J); containment divides it by the smaller set.
+    intersection = jaccard * (a.shingle_count + b.shingle_count) / (1 + jaccard)
+    return max(jaccard, min(1.0, intersection / min(a.shingle_count, b.shingle_count)))
