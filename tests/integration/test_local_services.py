@@ -45,7 +45,9 @@ def test_services_answer_and_kafka_restarts_with_its_data():
     report = services.status()["kafka"]
     assert report["state"] == "running" and report["answering"] and report["rss_mb"] > 0
     assert topic in _topics(bootstrap)
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=20_000)
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=20_000
+    )
     assert next(consumer).value == b"kept across the restart"
     consumer.close()
 

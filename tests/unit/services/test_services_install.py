@@ -31,7 +31,7 @@ def test_matching_checksums_pass(jars):
 def test_a_changed_jar_is_refused(jars):
     checksum_file = _write_checksums(jars, ["a.jar", "b.jar"])
     (jars / "b.jar").write_bytes(b"tampered")
-    with pytest.raises(ServiceError, match="sha256 mismatch: b.jar"):
+    with pytest.raises(ServiceError, match=r"sha256 mismatch: b\.jar"):
         verify_checksums(jars, checksum_file)
 
 
@@ -39,7 +39,7 @@ def test_a_missing_or_unlisted_jar_is_refused(jars):
     checksum_file = _write_checksums(jars, ["a.jar", "b.jar"])
     (jars / "a.jar").unlink()
     (jars / "c.jar").write_bytes(b"extra")
-    with pytest.raises(ServiceError, match=r"(?s)missing a.jar.*not listed: c.jar"):
+    with pytest.raises(ServiceError, match=r"(?s)missing a\.jar.*not listed: c\.jar"):
         verify_checksums(jars, checksum_file)
 
 

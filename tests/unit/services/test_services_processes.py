@@ -42,6 +42,6 @@ def test_output_goes_to_the_log_and_the_previous_log_is_kept(tmp_path):
     log = tmp_path / "echo.log"
     for word in ("first", "second"):
         process = spawn(Launch(argv=["sh", "-c", f"echo {word}"], cwd=tmp_path, log=log))
-        _wait_for(lambda: not is_running(process))
+        _wait_for(lambda process=process: not is_running(process))
     assert log.read_text() == "second\n"
     assert (tmp_path / "echo.log.1").read_text() == "first\n"

@@ -21,8 +21,14 @@ def test_round_trip(state_dir):
     recorded = {
         "kafka_bootstrap": "127.0.0.1:19092",
         "es_url": "http://127.0.0.1:19200",
-        "kafka": {"pid": 42, "pid_start_ticks": 7, "ports": {"client": 19092, "controller": 19093},
-                  "log": "/x/kafka.log", "started_in_s": 3.2, "version": "4.1.1"},
+        "kafka": {
+            "pid": 42,
+            "pid_start_ticks": 7,
+            "ports": {"client": 19092, "controller": 19093},
+            "log": "/x/kafka.log",
+            "started_in_s": 3.2,
+            "version": "4.1.1",
+        },
     }
     state.save(recorded)
     assert state.load() == recorded
