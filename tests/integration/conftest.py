@@ -19,7 +19,7 @@ from elasticsearch import Elasticsearch
 from newsflow import paths, services
 from newsflow.es.client import sync_client
 from newsflow.es.indices import delete_all, install
-from newsflow.kafka.admin import admin_client, ensure_topics
+from newsflow.kafka.admin import admin_client, ensure_topics, topic_specs
 from newsflow.kafka.lag import wait_until_caught_up
 from newsflow.kafka.producer import produce_inputs
 from newsflow.settings import Settings
@@ -50,7 +50,7 @@ def settings(local_services: dict) -> Iterator[Settings]:
         delete_all(es, settings)
     admin = admin_client(settings)
     try:
-        admin.delete_topics([settings.topic_raw, settings.topic_dlq])
+        admin.delete_topics(list(topic_specs(settings)))
     finally:
         admin.close()
 

@@ -65,6 +65,29 @@ def test_every_sample_is_indexed_once_and_syndicated_copies_are_recorded(setting
         assert not list(enriched.iter_errors(document)), document["id"]
 
 
+def test_near_duplicate_is_indexed_with_duplicate_of_its_original(settings, es, ingested):
+    documents = all_documents(es, settings)
+    for pair in expectations()["near_duplicates"]:
+        first, second = (documents[article_id(url)] for url in pair)
+        statuses = {first["duplicate_status"], second["duplicate_status"]}
+        assert statuses == {"original", "near_duplicate"}, pair
+        original, duplicate = (first, second) if first["duplicate_status"] == "original" else (second, first)
+        assert duplicate["duplicate_of"] == original["id"]
+        assert duplicate["duplicate_similarity"] >= settings.neardup_threshold
+    flagged = [doc["id"] for doc in documents.values() if doc["duplicate_status"] == "near_duplicate"]
+    assert len(flagged) == len(expectations()["near_duplicates"])
+
+
+def test_enriched_documents_are_published_for_every_article(settings, es, ingested):
+    records = read_records(settings, settings.topic_enriched)
+    published = {record.key.decode(): orjson.loads(record.value) for record in records}
+    assert set(published) == {article_id(row["url"]) for row in sample_rows()}
+    statuses = [document["duplicate_status"] for document in published.values()]
+    assert statuses.count("syndicated") == len(expectations()["exact_duplicates"])
+    enriched = validator("enriched_article.v1.json")
+    assert all(not list(enriched.iter_errors(document)) for document in published.values())
+
+
 def test_detected_languages_match_the_corpus(settings, es, ingested):
     documents = all_documents(es, settings)
     for url, language in expectations()["languages"].items():

@@ -11,8 +11,12 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from newsflow.errors import PermanentError
+
+if TYPE_CHECKING:
+    from newsflow.stages.neardup import Signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,9 @@ class Article:
     content_hash: str = ""
     boilerplate_lines_removed: int = 0
     entities: list[Mention] = field(default_factory=list)
+    signature: Signature | None = None  # MinHash for near-duplicate search
     near_duplicate_of: str | None = None
+    near_duplicate_similarity: float | None = None
     story_id: str | None = None
 
 

@@ -16,6 +16,7 @@ from newsflow.settings import Settings
 from newsflow.stages.extract import extract
 from newsflow.stages.fingerprint import fingerprint
 from newsflow.stages.language import detect_language
+from newsflow.stages.neardup import near_duplicate_signer, sign_near_duplicates
 from newsflow.stages.normalise import normalise
 from newsflow.stages.validate import parse_message
 
@@ -42,4 +43,6 @@ def enrich_batch(messages: list[SourceMessage], settings: Settings) -> BatchResu
             result.articles.append(enrich_message(message, settings))
         except PermanentError as error:
             result.dead_letters.append(DeadLetter(message, error, datetime.now(UTC)))
+    if settings.neardup_enabled:
+        sign_near_duplicates(result.articles, near_duplicate_signer())
     return result

@@ -44,13 +44,13 @@ def test_connect_turns_an_unreachable_broker_into_a_service_error() -> None:
 
 def test_topic_specs(settings: Settings) -> None:
     specs = admin.topic_specs(settings)
-    assert set(specs) == {"t1-articles.raw", "t1-articles.dlq"}
-    raw, dlq = specs["t1-articles.raw"], specs["t1-articles.dlq"]
-    assert raw["num_partitions"] == 6 and dlq["num_partitions"] == 1
-    assert raw["replication_factor"] == dlq["replication_factor"] == 1
+    assert set(specs) == {"t1-articles.raw", "t1-articles.enriched", "t1-articles.dlq"}
+    raw, enriched, dlq = specs["t1-articles.raw"], specs["t1-articles.enriched"], specs["t1-articles.dlq"]
+    assert raw["num_partitions"] == enriched["num_partitions"] == 6 and dlq["num_partitions"] == 1
+    assert raw["replication_factor"] == enriched["replication_factor"] == dlq["replication_factor"] == 1
     # Broker configs are strings; dead letters outlive the raw messages they came from.
     assert int(raw["configs"]["retention.ms"]) < int(dlq["configs"]["retention.ms"])
-    for spec in (raw, dlq):
+    for spec in (raw, enriched, dlq):
         assert all(isinstance(value, str) for value in spec["configs"].values())
         assert int(spec["configs"]["max.message.bytes"]) > settings.max_message_bytes
 
@@ -78,7 +78,7 @@ class FakeAdmin:
 def test_ensure_topics_creates_what_is_missing_and_accepts_what_exists(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = FakeAdmin({"t1-articles.raw": 0, "t1-articles.dlq": 36})  # 36: TOPIC_ALREADY_EXISTS
+    fake = FakeAdmin({"t1-articles.raw": 0, "t1-articles.enriched": 36, "t1-articles.dlq": 36})  # 36: already exists
     monkeypatch.setattr(admin, "admin_client", lambda _: fake)
     assert admin.ensure_topics(settings) == ["t1-articles.raw"]
     assert fake.requested == admin.topic_specs(settings)
@@ -87,7 +87,7 @@ def test_ensure_topics_creates_what_is_missing_and_accepts_what_exists(
 
 
 def test_ensure_topics_reports_other_errors(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeAdmin({"t1-articles.raw": 0, "t1-articles.dlq": 38})  # 38: INVALID_REPLICATION_FACTOR
+    fake = FakeAdmin({"t1-articles.raw": 0, "t1-articles.enriched": 0, "t1-articles.dlq": 38})  # 38: bad replication
     monkeypatch.setattr(admin, "admin_client", lambda _: fake)
     with pytest.raises(ServiceError, match="t1-articles.dlq: InvalidReplicationFactorError"):
         admin.ensure_topics(settings)

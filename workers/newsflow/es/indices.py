@@ -13,16 +13,19 @@ from newsflow.settings import Settings
 
 ARTICLES_TEMPLATE = "elasticsearch/articles.v1.json"
 FINGERPRINTS_TEMPLATE = "elasticsearch/fingerprints.v1.json"
+NEARDUP_TEMPLATE = "elasticsearch/neardup.v1.json"
 SCRIPTS = ("upsert_article", "add_syndication")
 
 
 @dataclass(frozen=True)
 class IndexNames:
-    """Names derived from the settings: the versioned indices and their stable alias."""
+    """Names derived from the settings: the versioned articles index behind its stable alias,
+    and the duplicate registries (one index each, bounded by deleting old entries)."""
 
     articles_alias: str
     articles_index: str
     fingerprints_index: str
+    neardup_index: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndexNames:
@@ -31,7 +34,24 @@ class IndexNames:
             articles_alias=settings.articles_alias,
             articles_index=f"{settings.articles_alias}-v{version}",
             fingerprints_index=settings.fingerprints_index,
+            neardup_index=settings.neardup_index,
         )
+
+    def templates(self) -> dict[str, tuple[str, str]]:
+        """template name -> (template file, index pattern)."""
+        return {
+            f"{self.articles_alias}-template": (ARTICLES_TEMPLATE, f"{self.articles_alias}-v*"),
+            f"{self.fingerprints_index}-template": (FINGERPRINTS_TEMPLATE, self.fingerprints_index),
+            f"{self.neardup_index}-template": (NEARDUP_TEMPLATE, self.neardup_index),
+        }
+
+    def indices(self) -> dict[str, str]:
+        """index name -> its template file."""
+        return {
+            self.articles_index: ARTICLES_TEMPLATE,
+            self.fingerprints_index: FINGERPRINTS_TEMPLATE,
+            self.neardup_index: NEARDUP_TEMPLATE,
+        }
 
 
 def script_id(settings: Settings, name: str) -> str:
@@ -51,28 +71,30 @@ def render_template(template_file: str, index_pattern: str, settings: Settings) 
 
 
 def install(client: Elasticsearch, settings: Settings) -> IndexNames:
-    """Idempotently put templates and scripts, create the indices and point the alias at the write index."""
+    """Idempotently put templates and scripts, create the indices and point the alias at the write index.
+
+    An index that already exists gets the template's mapping again, so fields added within a
+    template version reach it; changes that need a reindex get a new template version instead.
+    """
     names = IndexNames.from_settings(settings)
-    client.indices.put_index_template(
-        name=f"{names.articles_alias}-template",
-        **render_template(ARTICLES_TEMPLATE, f"{names.articles_alias}-v*", settings),
-    )
-    client.indices.put_index_template(
-        name=f"{names.fingerprints_index}-template",
-        **render_template(FINGERPRINTS_TEMPLATE, f"{names.fingerprints_index}*", settings),
-    )
+    mappings = {}
+    for template_name, (template_file, pattern) in names.templates().items():
+        rendered = render_template(template_file, pattern, settings)
+        client.indices.put_index_template(name=template_name, **rendered)
+        mappings[template_file] = rendered["template"]["mappings"]
     for name in SCRIPTS:
         client.put_script(
             id=script_id(settings, name),
             script={"lang": "painless", "source": load_text(f"elasticsearch/scripts/{name}.painless")},
         )
-    if not client.indices.exists(index=names.articles_index):
-        client.indices.create(
-            index=names.articles_index, aliases={names.articles_alias: {"is_write_index": True}}
-        )
-    if not client.indices.exists(index=names.fingerprints_index):
-        client.indices.create(index=names.fingerprints_index)
-    client.cluster.health(index=[names.articles_index, names.fingerprints_index], wait_for_status="yellow")
+    for index, template_file in names.indices().items():
+        if client.indices.exists(index=index):
+            client.indices.put_mapping(index=index, **mappings[template_file])
+        elif index == names.articles_index:
+            client.indices.create(index=index, aliases={names.articles_alias: {"is_write_index": True}})
+        else:
+            client.indices.create(index=index)
+    client.cluster.health(index=list(names.indices()), wait_for_status="yellow")
     return names
 
 
@@ -80,10 +102,11 @@ def delete_all(client: Elasticsearch, settings: Settings) -> None:
     """Remove this prefix's indices, templates and scripts (used by tests to clean up)."""
     names = IndexNames.from_settings(settings)
     # Elasticsearch refuses wildcard deletes (action.destructive_requires_name): resolve the names first.
-    existing = client.indices.get(index=f"{names.articles_alias}-v*,{names.fingerprints_index}*", allow_no_indices=True)
+    patterns = [f"{names.articles_alias}-v*", names.fingerprints_index, names.neardup_index]
+    existing = client.indices.get(index=",".join(patterns), allow_no_indices=True, ignore_unavailable=True)
     if existing:
         client.indices.delete(index=",".join(existing))
-    for template in (f"{names.articles_alias}-template", f"{names.fingerprints_index}-template"):
-        client.options(ignore_status=404).indices.delete_index_template(name=template)
+    for template_name in names.templates():
+        client.options(ignore_status=404).indices.delete_index_template(name=template_name)
     for name in SCRIPTS:
         client.options(ignore_status=404).delete_script(id=script_id(settings, name))

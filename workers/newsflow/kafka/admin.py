@@ -69,6 +69,12 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, Any]]:
             "replication_factor": REPLICATION_FACTOR,
             "configs": {"retention.ms": str(RAW_RETENTION_MS), "max.message.bytes": max_message_bytes},
         },
+        # Enriched documents feed the spike detector, which counts per term across all partitions.
+        settings.topic_enriched: {
+            "num_partitions": settings.topic_partitions,
+            "replication_factor": REPLICATION_FACTOR,
+            "configs": {"retention.ms": str(RAW_RETENTION_MS), "max.message.bytes": max_message_bytes},
+        },
         # Dead letters are rare and read in order by a human: one partition is enough.
         settings.topic_dlq: {
             "num_partitions": 1,

@@ -13,11 +13,17 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from newsflow.models import Article
+
 _WORDS = re.compile(r"\w+")
+# LSH finds candidates down to this Jaccard similarity (about 2 in 3 at 0.3, all above 0.5), below
+# the verification threshold, so that truncated copies (low Jaccard, high containment) are still found.
+CANDIDATE_JACCARD = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +51,13 @@ def shingles(text: str, size: int) -> set[bytes]:
 
 
 class NearDuplicateSigner:
-    def __init__(self, threshold: float, num_perm: int = 128, shingle_size: int = 3) -> None:
-        self.threshold = threshold
+    def __init__(
+        self, candidate_jaccard: float = CANDIDATE_JACCARD, num_perm: int = 128, shingle_size: int = 3
+    ) -> None:
         self.num_perm = num_perm
         self.shingle_size = shingle_size
-        # datasketch picks the band layout (b bands of r rows) that best separates `threshold`.
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        # datasketch picks the band layout (b bands of r rows) that best separates `candidate_jaccard`.
+        lsh = MinHashLSH(threshold=candidate_jaccard, num_perm=num_perm)
         self._band_ranges = [(band * lsh.r, (band + 1) * lsh.r) for band in range(lsh.b)]
 
     def sign_many(self, texts: list[str]) -> list[Signature]:
@@ -66,6 +73,17 @@ class NearDuplicateSigner:
             f"{band}:{hashlib.blake2b(hashvalues[start:end].astype('<u4').tobytes(), digest_size=8).hexdigest()}"
             for band, (start, end) in enumerate(self._band_ranges)
         ]
+
+
+@cache
+def near_duplicate_signer() -> NearDuplicateSigner:
+    return NearDuplicateSigner()
+
+
+def sign_near_duplicates(articles: list[Article], signer: NearDuplicateSigner) -> None:
+    """Batch stage: one MinHash signature per article (datasketch's bulk path is several times faster)."""
+    for article, signature in zip(articles, signer.sign_many([a.text for a in articles]), strict=True):
+        article.signature = signature
 
 
 def similarity(a: Signature, b: Signature) -> float:

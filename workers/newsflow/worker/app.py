@@ -15,15 +15,18 @@ import logging
 import time
 
 import faust
+import orjson
 from faust.types import EventT
 
 from newsflow.es.client import async_client
+from newsflow.es.dedup import expire_state
 from newsflow.es.indexer import ArticleIndexer
 from newsflow.models import DeadLetter, SourceMessage
 from newsflow.pipeline import enrich_batch
 from newsflow.settings import Settings
 
 log = logging.getLogger("newsflow.worker")
+STATE_EXPIRY_INTERVAL_S = 600.0
 # One line per Elasticsearch request drowns the batch summaries; failures are still logged as warnings.
 logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
 
@@ -52,12 +55,18 @@ def create_app(settings: Settings) -> faust.App:
     )
     raw_topic = app.topic(settings.topic_raw, key_serializer="raw", value_serializer="raw")
     dlq_topic = app.topic(settings.topic_dlq, key_serializer="raw", value_serializer="raw")
+    enriched_topic = app.topic(settings.topic_enriched, key_serializer="raw", value_serializer="raw")
 
-    async def dead_letter(letters: list[DeadLetter]) -> None:
-        """Publish refused messages with their reason and wait for the broker's acknowledgement."""
+    async def publish(letters: list[DeadLetter], documents: list[dict]) -> None:
+        """Dead letters (original bytes, reason in headers) and enriched documents, awaited until the
+        broker acknowledged them, so the batch's offsets are committed only afterwards."""
         pending = [
             await dlq_topic.send(key=letter.message.key, value=letter.message.value, headers=letter.headers())
             for letter in letters
+        ]
+        pending += [
+            await enriched_topic.send(key=document["id"].encode(), value=orjson.dumps(document))
+            for document in documents
         ]
         await asyncio.gather(*pending)
 
@@ -72,16 +81,28 @@ def create_app(settings: Settings) -> faust.App:
                 messages = [source_message(event) for event in events]
                 enriched = await loop.run_in_executor(None, enrich_batch, messages, settings)
                 report = await indexer.index_batch(enriched.articles)
-                await dead_letter(enriched.dead_letters + report.dead_letters)
+                await publish(enriched.dead_letters + report.dead_letters, report.documents)
                 log.info(
-                    "batch of %d: %d indexed, %d syndicated copies, %d dead-lettered in %.2fs",
+                    "batch of %d: %d indexed (%d near duplicates), %d syndicated copies, %d dead-lettered in %.2fs",
                     len(messages),
                     report.indexed,
+                    report.near_duplicates,
                     report.syndicated,
                     len(enriched.dead_letters) + len(report.dead_letters),
                     time.perf_counter() - started,
                 )
         finally:
             await es.close()
+
+    @app.timer(interval=STATE_EXPIRY_INTERVAL_S)
+    async def expire_duplicate_state() -> None:
+        """Keep the shared duplicate state bounded by the horizon (any worker may do it; it is idempotent)."""
+        es = async_client(settings)
+        try:
+            deleted = await expire_state(es, settings)
+        finally:
+            await es.close()
+        if any(deleted.values()):
+            log.info("forgot duplicate state older than %s days: %s", settings.dedup_horizon_days, deleted)
 
     return app

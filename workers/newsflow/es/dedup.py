@@ -1,0 +1,190 @@
+"""Duplicate state shared by every worker, kept in Elasticsearch and bounded in time.
+
+* Exact: the fingerprints index, `_id` = normalised content hash, written with
+  `op_type=create`. The first writer owns the text, atomically across workers.
+* Near: the neardup index holds each recent article's MinHash signature and LSH
+  band keys; a `terms` query on a new article's bands returns candidates, whose
+  signatures then give the similarity. Earlier articles of the same batch are
+  compared in memory (`RecentSignatures`), since the index makes them searchable
+only after its next refresh.
+
+Both indices forget entries older than `dedup_horizon_days` (`expire_state`),
+so the state stays bounded however long the stream runs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+
+from newsflow.errors import TransientError
+from newsflow.es.bulk import BulkOp, BulkSender
+from newsflow.models import Article
+from newsflow.settings import Settings
+from newsflow.stages.neardup import Signature, similarity
+
+CANDIDATES_PER_ARTICLE = 20
+# Covers the index refresh gap (about a second of this worker's articles), not the horizon.
+RECENT_SIGNATURES = 5000
+
+
+class ExactDuplicates:
+    def __init__(self, sender: BulkSender, settings: Settings) -> None:
+        self._sender = sender
+        self._index = settings.fingerprints_index
+
+    async def owners(self, articles: Sequence[Article]) -> dict[str, str]:
+        """content hash -> id of the article that owns that text (the first one ever written)."""
+        first_by_hash: dict[str, Article] = {}
+        for article in articles:
+            first_by_hash.setdefault(article.content_hash, article)
+        now = datetime.now(UTC).isoformat()
+        operations = [
+            BulkOp(
+                article,
+                {"create": {"_index": self._index, "_id": content_hash}},
+                {"article_id": article.id, "first_seen": now},
+            )
+            for content_hash, article in first_by_hash.items()
+        ]
+        owners: dict[str, str] = {}
+        conflicts: list[str] = []
+        for op, error in await self._sender.send(operations, conflict_is_ok=True):
+            if error is None:
+                owners[op.document_id] = op.article.id
+            elif error.code == "conflict":
+                conflicts.append(op.document_id)
+            else:
+                raise TransientError(f"fingerprint of {op.article.id} not written: {error}")
+        if conflicts:
+            response = await self._sender.call(
+                self._sender.client.mget, index=self._index, ids=conflicts, source=["article_id"]
+            )
+            for doc in response["docs"]:
+                owners[doc["_id"]] = doc["_source"]["article_id"]
+        return owners
+
+
+class RecentSignatures:
+    """This worker's latest signatures, looked up by band key; oldest forgotten first."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[str, tuple[str, Signature]] = OrderedDict()
+        self._by_band: dict[str, set[str]] = defaultdict(set)
+
+    def candidates(self, article: Article) -> list[tuple[str, Signature]]:
+        ids = set().union(*(self._by_band.get(band, ()) for band in article.signature.bands)) - {article.id}
+        return [self._entries[article_id] for article_id in ids]
+
+    def add(self, article: Article) -> None:
+        self._forget(article.id)
+        self._entries[article.id] = (article.near_duplicate_of or article.id, article.signature)
+        for band in article.signature.bands:
+            self._by_band[band].add(article.id)
+        while len(self._entries) > self._capacity:
+            self._forget(next(iter(self._entries)))
+
+    def _forget(self, article_id: str) -> None:
+        entry = self._entries.pop(article_id, None)
+        if entry is None:
+            return
+        for band in entry[1].bands:
+            members = self._by_band[band]
+            members.discard(article_id)
+            if not members:
+                del self._by_band[band]
+
+
+class NearDuplicates:
+    def __init__(self, sender: BulkSender, settings: Settings) -> None:
+        self._sender = sender
+        self._index = settings.neardup_index
+        self._threshold = settings.neardup_threshold
+        self._horizon = f"now-{int(settings.dedup_horizon_days * 24 * 60)}m"
+        self._recent = RecentSignatures(RECENT_SIGNATURES)
+
+    async def resolve(self, articles: Sequence[Article]) -> list[BulkOp]:
+        """Set `near_duplicate_of` on each article that nearly repeats an earlier one; return the ops
+        that record this batch's signatures (to be sent with the articles themselves)."""
+        signed = [article for article in articles if article.signature is not None]
+        if not signed:
+            return []
+        candidates = await self._stored_candidates(signed)
+        now = datetime.now(UTC).isoformat()
+        operations = []
+        for article in signed:
+            best = self._best_match(article, candidates[article.id] + self._recent.candidates(article))
+            if best is not None:
+                article.near_duplicate_of, article.near_duplicate_similarity = best
+            self._recent.add(article)
+            operations.append(
+                BulkOp(
+                    article,
+                    {"index": {"_index": self._index, "_id": article.id}},
+                    {
+                        "bands": article.signature.bands,
+                        "minhash": article.signature.encode(),
+                        "shingles": article.signature.shingle_count,
+                        "duplicate_of": article.near_duplicate_of,
+                        "seen_at": now,
+                    },
+                )
+            )
+        return operations
+
+    def _best_match(self, article: Article, candidates: list[tuple[str, Signature]]) -> tuple[str, float] | None:
+        """(id of the original, similarity) of the most similar earlier article above the threshold."""
+        scored = [(original, similarity(article.signature, other)) for original, other in candidates]
+        scored = [(orig, score) for orig, score in scored if score >= self._threshold and orig != article.id]
+        return max(scored, key=lambda pair: pair[1]) if scored else None
+
+    async def _stored_candidates(self, articles: list[Article]) -> dict[str, list[tuple[str, Signature]]]:
+        """Per article: (original id, signature) of stored articles sharing at least one band."""
+        searches: list[dict[str, Any]] = []
+        for article in articles:
+            searches.append({"index": self._index})
+            searches.append(
+                {
+                    "size": CANDIDATES_PER_ARTICLE,
+                    "_source": ["minhash", "shingles", "duplicate_of"],
+                    "query": {
+                        "bool": {
+                            "filter": [
+                                {"terms": {"bands": article.signature.bands}},
+                                {"range": {"seen_at": {"gte": self._horizon}}},
+                            ],
+                            "must_not": [{"ids": {"values": [article.id]}}],
+                        }
+                    },
+                }
+            )
+        response = await self._sender.call(self._sender.client.msearch, searches=searches)
+        candidates: dict[str, list[tuple[str, Signature]]] = {}
+        for article, result in zip(articles, response["responses"], strict=True):
+            if "error" in result:
+                raise TransientError(f"near-duplicate lookup failed: {result['error']}")
+            candidates[article.id] = [
+                (
+                    hit["_source"].get("duplicate_of") or hit["_id"],
+                    Signature.decode(hit["_source"]["minhash"], hit["_source"]["shingles"]),
+                )
+                for hit in result["hits"]["hits"]
+            ]
+        return candidates
+
+
+async def expire_state(client: AsyncElasticsearch, settings: Settings) -> dict[str, int]:
+    """Forget duplicate state older than the horizon; returns how many entries each index dropped."""
+    cutoff = (datetime.now(UTC) - timedelta(days=settings.dedup_horizon_days)).isoformat()
+    deleted = {}
+    for index, field in ((settings.fingerprints_index, "first_seen"), (settings.neardup_index, "seen_at")):
+        response = await client.delete_by_query(
+            index=index, query={"range": {field: {"lt": cutoff}}}, conflicts="proceed", refresh=True
+        )
+        deleted[index] = response["deleted"]
+    return deleted
