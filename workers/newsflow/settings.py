@@ -77,6 +77,38 @@ class Settings(BaseSettings):
     language_min_confidence: float = Field(
         0.5, ge=0, le=1, description="below this the detected language is `und`"
     )
+    # Duplicates
+    dedup_horizon_days: float = Field(
+        30, gt=0, description="exact and near-duplicate state older than this is forgotten (bounded state)"
+    )
+    neardup_enabled: bool = Field(True, description="flag near duplicates (MinHash LSH) with duplicate_of")
+    neardup_threshold: float = Field(
+        0.7, gt=0, lt=1, description="similarity (max of Jaccard and containment of word 3-shingles) for a near duplicate"
+    )
+    # Entities
+    entities_enabled: bool = Field(True, description="find named entities and their canonical ids")
+    entities_model_ner: bool = Field(
+        True, description="statistical NER (en, ar) for names not in the alias table; off in the light profile"
+    )
+    entities_model_max_chars: int = Field(10_000, ge=100, description="the NER model reads this much of each text")
+    max_entities_per_document: int = Field(500, ge=0, description="mentions kept per article, in text order")
+    entity_files: list[Path] = Field(
+        [], description="extra alias-table files (YAML or JSON Lines), read after the shipped ones; same id replaces"
+    )
+    # Boilerplate (plain-text bodies)
+    boilerplate_enabled: bool = Field(True, description="remove site chrome from plain-text bodies")
+    boilerplate_min_outlet_repeats: int = Field(
+        3, ge=2, description="a line seen in this many earlier articles of the same outlet is site chrome"
+    )
+    boilerplate_max_outlets: int = Field(
+        1000, ge=1, description="outlets whose repeated lines are remembered (least recently active forgotten first)"
+    )
+    boilerplate_max_lines_per_outlet: int = Field(
+        500, ge=10, description="lines remembered per outlet (least recently seen forgotten first)"
+    )
+    boilerplate_outlet_horizon_articles: int = Field(
+        300, ge=1, description="a line not seen in the outlet's last this many articles is forgotten"
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -121,6 +153,10 @@ class Settings(BaseSettings):
         return f"{self.name_prefix}articles.dlq"
 
     @property
+    def topic_enriched(self) -> str:
+        return f"{self.name_prefix}articles.enriched"
+
+    @property
     def consumer_group(self) -> str:
         return f"{self.name_prefix}newsflow-enrich"
 
@@ -131,6 +167,10 @@ class Settings(BaseSettings):
     @property
     def fingerprints_index(self) -> str:
         return f"{self.name_prefix}newsflow-fingerprints"
+
+    @property
+    def neardup_index(self) -> str:
+        return f"{self.name_prefix}newsflow-neardup"
 
 
 @cache
