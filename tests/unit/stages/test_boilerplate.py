@@ -18,37 +18,56 @@ SEED_TITLES = {
     "004": "Russia, US Should Join Together to Repel Deadly Threat",
 }
 
-NEWS_PAGE = """Home
-World
-Business
-Sport
-Log in
-Register
-We use cookies to improve your experience on our website. By continuing to browse, you agree to our use of cookies.
-Search
-
-Port strike halts grain exports for a third day
-By Jane Doe | 12 March 2026 | 14:05
-Share on Facebook | Share on X | Email
-
-Dock workers at the country's largest port extended their strike on Wednesday, leaving dozens of grain ships waiting offshore as talks with the port authority stalled.
-
-The union is demanding a 12 percent pay rise and an end to temporary contracts, which it says now cover almost half of the workforce.
-Trucks wait outside the closed terminal gates
-© Reuters / John Smith
-Officials at the agriculture ministry said the delays were already costing exporters several million dollars a day in penalties and storage fees.
-
-"We are ready to sign tonight if the authority moves on contracts," the union leader told reporters outside the terminal.
-
-Related stories
-Grain Prices Jump As Port Dispute Drags On
-Exporters Seek Compensation For Delays
-Tags: strike, ports, grain, exports, unions
-0 comments
-Sign up for our morning newsletter and never miss a story.
-Facebook Twitter WhatsApp Telegram
-© 2026 Example Media. All rights reserved.
-Privacy Policy | Terms of Use | Contact us"""
+NEWS_PAGE = "\n".join(
+    [
+        "Home",
+        "World",
+        "Business",
+        "Sport",
+        "Log in",
+        "Register",
+        (
+            "We use cookies to improve your experience on our website. By continuing to browse, you agree to "
+            "our use of cookies."
+        ),
+        "Search",
+        "",
+        "Port strike halts grain exports for a third day",
+        "By Jane Doe | 12 March 2026 | 14:05",
+        "Share on Facebook | Share on X | Email",
+        "",
+        (
+            "Dock workers at the country's largest port extended their strike on Wednesday, leaving dozens "
+            "of grain ships waiting offshore as talks with the port authority stalled."
+        ),
+        "",
+        (
+            "The union is demanding a 12 percent pay rise and an end to temporary contracts, which it says "
+            "now cover almost half of the workforce."
+        ),
+        "Trucks wait outside the closed terminal gates",
+        "© Reuters / John Smith",
+        (
+            "Officials at the agriculture ministry said the delays were already costing exporters several "
+            "million dollars a day in penalties and storage fees."
+        ),
+        "",
+        (
+            '"We are ready to sign tonight if the authority moves on contracts," the union leader told '
+            "reporters outside the terminal."
+        ),
+        "",
+        "Related stories",
+        "Grain Prices Jump As Port Dispute Drags On",
+        "Exporters Seek Compensation For Delays",
+        "Tags: strike, ports, grain, exports, unions",
+        "0 comments",
+        "Sign up for our morning newsletter and never miss a story.",
+        "Facebook Twitter WhatsApp Telegram",
+        "© 2026 Example Media. All rights reserved.",
+        "Privacy Policy | Terms of Use | Contact us",
+    ]
+)
 
 NEWS_PAGE_ARTICLE = [
     "Port strike halts grain exports for a third day",
@@ -58,17 +77,30 @@ NEWS_PAGE_ARTICLE = [
     '"We are ready to sign tonight',
 ]
 
-ARABIC_PAGE = """الرئيسية
-أخبار
-اقتصاد
-تسجيل الدخول
-ارتفاع أسعار القمح في الأسواق المحلية
-أعلنت وزارة التموين يوم الأربعاء عن زيادة جديدة في أسعار القمح المستورد، بسبب تأخر الشحنات في الموانئ وارتفاع تكاليف النقل البحري.
-وقال مسؤول في الوزارة إن الحكومة تدرس خططا لدعم المخابز الصغيرة حتى لا ترتفع أسعار الخبز على المواطنين خلال الأشهر المقبلة.
-وأضاف أن المخزون الاستراتيجي يكفي لمدة أربعة أشهر، مشيرا إلى أن مفاوضات تجري مع عدد من الدول المصدرة لتأمين شحنات إضافية.
-تابعونا على فيسبوك وتويتر
-اقرأ أيضا
-جميع الحقوق محفوظة © 2026"""
+ARABIC_PAGE = "\n".join(
+    [
+        "الرئيسية",
+        "أخبار",
+        "اقتصاد",
+        "تسجيل الدخول",
+        "ارتفاع أسعار القمح في الأسواق المحلية",
+        (
+            "أعلنت وزارة التموين يوم الأربعاء عن زيادة جديدة في أسعار القمح المستورد، بسبب تأخر الشحنات في "
+            "الموانئ وارتفاع تكاليف النقل البحري."
+        ),
+        (
+            "وقال مسؤول في الوزارة إن الحكومة تدرس خططا لدعم المخابز الصغيرة حتى لا ترتفع أسعار الخبز على "
+            "المواطنين خلال الأشهر المقبلة."
+        ),
+        (
+            "وأضاف أن المخزون الاستراتيجي يكفي لمدة أربعة أشهر، مشيرا إلى أن مفاوضات تجري مع عدد من الدول "
+            "المصدرة لتأمين شحنات إضافية."
+        ),
+        "تابعونا على فيسبوك وتويتر",
+        "اقرأ أيضا",
+        "جميع الحقوق محفوظة © 2026",
+    ]
+)
 
 ARABIC_BODY_STARTS = ["ارتفاع أسعار القمح", "أعلنت وزارة التموين", "وقال مسؤول في الوزارة", "وأضاف أن المخزون"]
 
@@ -98,11 +130,7 @@ def lines_of(text: str) -> list[str]:
 
 def sentence_lines(text: str) -> list[str]:
     """Lines that carry a sentence: at least five words and final sentence punctuation."""
-    return [
-        line
-        for line in lines_of(text)
-        if len(line.split()) >= 5 and line.rstrip("\"'”’»)] ")[-1:] in SENTENCE_END
-    ]
+    return [line for line in lines_of(text) if len(line.split()) >= 5 and line.rstrip("\"'”’»)] ")[-1:] in SENTENCE_END]
 
 
 def test_news_page_keeps_the_article_and_drops_the_chrome():
@@ -136,7 +164,10 @@ def test_tiny_bodies_are_kept_whole(text):
 
 
 def test_paragraph_structure_is_kept():
-    text = "Intro line of the piece that is long enough to be prose, says the author.\n\nSecond paragraph of it, also a full sentence here."
+    text = (
+        "Intro line of the piece that is long enough to be prose, says the author.\n\n"
+        "Second paragraph of it, also a full sentence here."
+    )
     assert remover().clean(make_article(text)).text == text
 
 
@@ -234,7 +265,7 @@ SEED_001_ARTICLE = [
     "The latest report comes",
     "Currently the group is embattled",
     "Speaking to Sputnik, Jaume Pinos",
-    '"So it\'s not surprising',
+    "\"So it's not surprising",
     "Referring to Daesh",
     "He said that he is also interested",
     '"If this merger materializes',

@@ -1,0 +1,561 @@
+"""Stage 3b: site chrome out of plain-text bodies (HTML bodies were cleaned by trafilatura).
+
+Two sources of evidence decide which lines of `Article.text` are the article:
+
+1. Each line on its own, then in context (after jusText's method, adapted to
+   plain text and to every language): length in words, sentence punctuation at
+   the end, stopword density relative to the document's own prose (so Arabic,
+   whose clitics lower the density, is judged against Arabic), share of
+   capitalised, link-like and numeric tokens, photo credits, menu separators,
+   and sentences that address the reader ("you", "your account", "our
+   newsletter"). Short and doubtful lines are then kept or dropped by their
+   neighbours, and the article is the best-scoring stretch of lines around its
+   title, so a long run of chrome cuts off what follows it (comment rules,
+   "related" teasers).
+2. What the outlet repeats: `BoilerplateLearner` counts, per outlet, the
+   articles each line occurred in; a line seen in enough earlier articles is
+   chrome. This works from the outlet's next article on; (1) cleans the first.
+
+The learner's memory is bounded (outlets, lines per outlet, a horizon in
+articles) and lives in the worker process: each worker learns from the
+articles of its own partitions. `to_snapshot()` / `restore()` (and `save` /
+`load` for a JSON file) are the hooks for keeping it in shared storage and
+restoring it at start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import statistics
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import justext
+import orjson
+
+from newsflow.models import Article
+from newsflow.settings import Settings
+from newsflow.stages.language import UNDETERMINED, detect_text
+
+# --- Line features -----------------------------------------------------------------------------
+
+SENTENCE_END = frozenset(".!?…؟۔।॥。！？։።။")
+# Closing quotes and brackets after the final punctuation: `He said "yes."` ends a sentence.
+_CLOSERS = "\"'”’»›)]}」』"
+_STRIP = "\"'“”‘’«»‹›()[]{}<>.,;:!?…،؛؟۔*•·–—-_|/\\"
+# A standalone token of these between items marks a menu, breadcrumb or byline bar.
+# (Not « » ‹ ›: French spaces its quotation marks.)
+_SEPARATORS = frozenset({"|", "/", "•", "·", ">", "::"})
+_LINK = re.compile(
+    r"^(?:https?://|www\.)"  # URL
+    r"|^[\w.+-]+@[\w-]+\.[\w.-]+$"  # e-mail
+    r"|^[@#]\w"  # handle, hashtag
+    r"|^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[a-z]{2,6}(?:/\S*)?$"  # bare domain such as example.com
+)
+_LIST_MARKER = re.compile(r"^(?:[-–—•·*▪●◦]|\d{1,2}[.)]|[a-z][.)])\s+")
+_INNER_SENTENCE_END = re.compile(r"\w[.!?؟۔。！？]\s+\S")
+_QUOTED = re.compile(r"“[^”]*(?:”|$)|„[^“”]*(?:[“”]|$)|«[^»]*(?:»|$)|\"[^\"]*(?:\"|$)")
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, CJK ideographs.
+_UNSPACED_LETTERS = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+)
+
+# Second-person and site-voice words ("your account", "our newsletter"): news prose speaks of
+# third parties, site chrome speaks to the reader. Quoted speech is not counted.
+READER_ADDRESS = {
+    language: frozenset(words.split())
+    for language, words in {
+        "en": "you your yours yourself yourselves our ours",
+        "fr": "vous votre vos tu ton ta tes notre nos",
+        "de": "du dein deine deinen deinem deiner euch euer eure ihnen unser unsere unseren unserem unserer",
+        "es": "usted ustedes tú tu tus vosotros nuestro nuestra nuestros nuestras",
+        "it": "tu tuo tua tuoi tue voi vostro vostra vostri vostre nostro nostra nostri nostre",
+        "pt": "você vocês teu tua teus tuas nosso nossa nossos nossas",
+        "nl": "je jij jou jouw u uw onze ons",
+        "ru": "вы вас вам ваш ваша ваше ваши ты твой наш наша наше наши",
+        "id": "anda kamu kami",
+    }.items()
+}
+
+# ISO 639-1 codes (as the language stage reports them) → jusText stoplist names.
+_STOPLIST_TABLE = """
+    af=Afrikaans ar=Arabic az=Azerbaijani be=Belarusian bg=Bulgarian bn=Bengali bs=Bosnian ca=Catalan cs=Czech
+    cy=Welsh da=Danish de=German el=Greek en=English eo=Esperanto es=Spanish et=Estonian eu=Basque fa=Persian
+    fi=Finnish fr=French ga=Irish gl=Galician gu=Gujarati he=Hebrew hi=Hindi hr=Croatian hu=Hungarian hy=Armenian
+    id=Indonesian is=Icelandic it=Italian ka=Georgian kk=Kazakh kn=Kannada ko=Korean ku=Kurdish ky=Kyrgyz la=Latin
+    lb=Luxembourgish lt=Lithuanian lv=Latvian mk=Macedonian ml=Malayalam mr=Marathi ms=Malay mt=Maltese ne=Nepali
+    nl=Dutch nn=Norwegian_Nynorsk no=Norwegian_Bokmal pa=Western_Panjabi pl=Polish pt=Portuguese ro=Romanian
+    ru=Russian sk=Slovak sl=Slovenian sq=Albanian sr=Serbian sv=Swedish sw=Swahili ta=Tamil te=Telugu tl=Tagalog
+    tr=Turkish uk=Ukrainian ur=Urdu uz=Uzbek vi=Vietnamese
+    """
+_STOPLIST_NAMES = dict(pair.split("=") for pair in _STOPLIST_TABLE.split())
+# Lines in another script than the document's are judged with that script's most common language.
+_SCRIPT_LANGUAGE = {"latin": "en", "arabic": "ar", "cyrillic": "ru", "hebrew": "he", "greek": "el", "devanagari": "hi"}
+_SCRIPT_LETTERS = {
+    "latin": re.compile("[A-Za-z\u00c0-\u024f]"),
+    "arabic": re.compile(
+        "[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"
+    ),
+    "cyrillic": re.compile("[\u0400-\u04ff]"),
+    "hebrew": re.compile("[\u05d0-\u05ea]"),
+    "greek": re.compile("[\u0370-\u03ff]"),
+    "devanagari": re.compile("[\u0900-\u097f]"),
+}
+
+# A line of fewer words is short: it says too little to judge alone.
+SHORT_WORDS = 8
+# A short line that ends like a sentence ("He denied it.") is judged by its neighbours, not dropped.
+MIN_SENTENCE_WORDS = 4
+# Paragraphs this long are prose even without final punctuation (many sites drop it).
+LONG_WORDS = 25
+# Stopword density, relative to the document's own prose, at which a line reads as prose.
+PROSE_DENSITY_SHARE = 0.5
+# Headline-like: most words capitalised (menus, teasers, section names).
+TITLE_CASE_SHARE = 0.7
+# Menus and byline bars: two or more separators between items of a few words ("Home | World | Sport").
+MENU_ITEM_WORDS = 4
+LINK_SHARE = 0.3
+DIGIT_SHARE = 0.5
+READER_ADDRESS_SHARE = 0.08
+# Choosing the article's stretch of lines, the k-th dropped line of a run costs k times this many
+# words: a caption or a teaser inside the body is crossed, a long run of chrome ends the article.
+DROPPED_RUN_COST = 1
+# An article whose prose the outlet has mostly published before (an update, a copy under another
+# URL) is not judged by the outlet's repeats: they would take its body.
+REPEATED_PROSE_LIMIT = 0.8
+
+
+class Kind(Enum):
+    GOOD = "good"  # prose
+    NEAR_GOOD = "near_good"  # probably prose: kept unless surrounded by chrome
+    SHORT = "short"  # too short to judge alone: its neighbours decide
+    SITE_PROSE = "site_prose"  # prose the outlet repeats or that addresses the reader: kept only inside the body
+    TITLE = "title"  # the article's title: always kept, neutral for its neighbours
+    BAD = "bad"  # chrome
+
+
+@dataclass(slots=True)
+class Line:
+    text: str
+    tokens: list[str]  # without a leading list marker ("1.", "-", "•")
+    words: int
+    ends_sentence: bool
+    stoplist: str | None
+    density: float
+    kind: Kind = Kind.SHORT
+    keep: bool = False
+    weight: float = 0.0
+
+
+def line_key(text: str) -> str:
+    """The identity of a line across articles: case, digits, punctuation and spacing ignored."""
+    words = re.findall(r"\w+", re.sub(r"\d+", "0", text.casefold()))
+    return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).hexdigest() if words else ""
+
+
+def _line_script(text: str) -> str:
+    """The script most of the letters are in, among those with a default language; "" for others."""
+    counts = {script: len(letters.findall(text)) for script, letters in _SCRIPT_LETTERS.items()}
+    script = max(counts, key=counts.__getitem__)
+    return script if counts[script] else ""
+
+
+def _word_count(tokens: list[str]) -> int:
+    """Words, counting runs of CJK/Thai-like characters (no spaces between words) as two characters a word."""
+    count = 0
+    for token in tokens:
+        unspaced = len(_UNSPACED_LETTERS.findall(token))
+        if unspaced:
+            count += max(1, unspaced // 2)
+        elif any(char.isalnum() for char in token):
+            count += 1
+    return count
+
+
+def _ends_sentence(text: str) -> bool:
+    stripped = text.rstrip(_CLOSERS + " ")
+    return bool(stripped) and stripped[-1] in SENTENCE_END
+
+
+def _bare(token: str) -> str:
+    return token.strip(_STRIP).casefold()
+
+
+@cache
+def _stoplist(name: str) -> frozenset[str]:
+    return frozenset(justext.get_stoplist(name))
+
+
+def _stopword_density(tokens: list[str], stoplist: str | None) -> float:
+    if stoplist is None or not tokens:
+        return 0.0
+    words = _stoplist(stoplist)
+    return sum(1 for token in tokens if token.casefold() in words or _bare(token) in words) / len(tokens)
+
+
+def _reader_address_share(text: str, language: str) -> float:
+    pronouns = READER_ADDRESS.get(language)
+    if not pronouns:
+        return 0.0
+    tokens = [_bare(token.split("'")[0].split("’")[0]) for token in _QUOTED.sub(" ", text).split()]
+    tokens = [token for token in tokens if token]
+    return sum(1 for token in tokens if token in pronouns) / len(tokens) if tokens else 0.0
+
+
+def _document_language(lines: list[str], language: str) -> str:
+    if language != UNDETERMINED:
+        return language
+    sample = " ".join(sorted(lines, key=len, reverse=True))[:1000]
+    return detect_text(sample)[0]
+
+
+def _features(texts: list[str], language: str) -> list[Line]:
+    """Per-line measures; stopword lists follow the document's language, or a line's own script."""
+    main_script = _line_script(" ".join(texts))
+    lines = []
+    for text in texts:
+        tokens = _LIST_MARKER.sub("", text).split()
+        script = _line_script(text)
+        line_language = language if script == main_script else _SCRIPT_LANGUAGE.get(script, "")
+        stoplist = _STOPLIST_NAMES.get(line_language)
+        density = _stopword_density(tokens, stoplist)
+        lines.append(Line(text, tokens, _word_count(tokens), _ends_sentence(text), stoplist, density))
+    return lines
+
+
+def _prose_densities(lines: list[Line]) -> dict[str, float]:
+    """Typical stopword density of each stoplist's prose in this document: its long sentence lines."""
+    by_stoplist: dict[str, list[float]] = {}
+    for line in lines:
+        if line.stoplist and line.words >= SHORT_WORDS and line.ends_sentence:
+            by_stoplist.setdefault(line.stoplist, []).append(line.density)
+    # Below this the list does not fit the text (wrong language): density says nothing.
+    return {name: median for name, values in by_stoplist.items() if (median := statistics.median(values)) >= 0.05}
+
+
+def _is_republished(lines: list[Line], repeated: list[bool]) -> bool:
+    prose = [(line.words, flag) for line, flag in zip(lines, repeated, strict=True) if line.ends_sentence]
+    total = sum(words for words, _ in prose)
+    return total > 0 and sum(words for words, flag in prose if flag) >= REPEATED_PROSE_LIMIT * total
+
+
+def _is_title_case(tokens: list[str]) -> bool:
+    cased = [token for token in tokens if token[:1].isalpha() and token[:1].lower() != token[:1].upper()]
+    return len(cased) >= 3 and sum(token[0].isupper() for token in cased) / len(cased) >= TITLE_CASE_SHARE
+
+
+def _is_chrome(line: Line) -> bool:
+    """Lines that are never article text whatever surrounds them."""
+    tokens = line.tokens
+    if "©" in line.text or not any(char.isalpha() for char in line.text):
+        return True
+    bare = [_bare(token) or token for token in tokens]
+    links = sum(1 for token in bare if _LINK.match(token))
+    digits = sum(1 for token in bare if any(char.isdigit() for char in token))
+    separators = sum(1 for token in tokens[1:] if token in _SEPARATORS)
+    return (
+        links / len(tokens) >= LINK_SHARE
+        or (links and line.words < SHORT_WORDS)
+        or (digits / len(tokens) >= DIGIT_SHARE and line.words < SHORT_WORDS)
+        or (separators >= 2 and line.words <= MENU_ITEM_WORDS * (separators + 1))
+    )
+
+
+def _initial_kind(line: Line, prose_density: float | None, language: str, title_key: str, repeated: bool) -> Kind:
+    if title_key and line_key(line.text) == title_key:
+        return Kind.TITLE
+    if _is_chrome(line):
+        return Kind.BAD
+    prose_like = prose_density is None or line.density >= PROSE_DENSITY_SHARE * prose_density
+    if (line.ends_sentence and line.words >= SHORT_WORDS and prose_like) or (line.words >= LONG_WORDS and prose_like):
+        kind = Kind.GOOD
+    elif (line.ends_sentence or line.text.endswith(":")) and line.words >= MIN_SENTENCE_WORDS:
+        kind = Kind.NEAR_GOOD  # a short sentence, or one that introduces a quote or a list
+    elif line.words < SHORT_WORDS or _is_title_case(line.tokens):
+        kind = Kind.SHORT
+    elif prose_like or _INNER_SENTENCE_END.search(line.text):
+        kind = Kind.NEAR_GOOD
+    else:
+        return Kind.BAD  # long, unpunctuated and without function words: tag lists, captions, teasers
+    if repeated:
+        return Kind.SITE_PROSE if kind is Kind.GOOD else Kind.BAD
+    if kind is not Kind.SHORT and _reader_address_share(line.text, language) >= READER_ADDRESS_SHARE:
+        return Kind.SITE_PROSE
+    return kind
+
+
+def _mark_captions(lines: list[Line | None]) -> None:
+    """A photo credit's neighbours in the same block (no blank line between) are its caption or teaser."""
+    for index, line in enumerate(lines):
+        if line is None or "©" not in line.text:
+            continue
+        for neighbour in (index - 1, index + 1):
+            other = lines[neighbour] if 0 <= neighbour < len(lines) else None
+            if other is not None and other.kind is not Kind.TITLE and not other.ends_sentence:
+                other.kind = Kind.BAD
+
+
+# --- Context (jusText's revision, plus headings) ------------------------------------------------
+
+_NEUTRAL = frozenset({Kind.SHORT, Kind.TITLE})
+_UNCERTAIN = frozenset({Kind.NEAR_GOOD, Kind.SITE_PROSE})
+
+
+def _neighbour(lines: list[Line], index: int, step: int, ignore_uncertain: bool) -> Kind:
+    """Kind of the nearest line in one direction that is not neutral; the text's edge counts as chrome."""
+    skip = _NEUTRAL | _UNCERTAIN if ignore_uncertain else _NEUTRAL
+    index += step
+    while 0 <= index < len(lines):
+        if lines[index].kind not in skip:
+            return lines[index].kind
+        index += step
+    return Kind.BAD
+
+
+def _keep_in_context(lines: list[Line], index: int) -> bool:
+    kind = lines[index].kind
+    if kind in (Kind.GOOD, Kind.TITLE):
+        return True
+    if kind is Kind.BAD:
+        return False
+    before = _neighbour(lines, index, -1, ignore_uncertain=True)
+    after = _neighbour(lines, index, 1, ignore_uncertain=True)
+    if kind is Kind.SITE_PROSE:
+        return before is after is Kind.GOOD
+    if kind is Kind.NEAR_GOOD:
+        return not before is after is Kind.BAD
+    if before is after:
+        return before is Kind.GOOD
+    # Between prose and chrome: kept when probable prose lies on the chrome side.
+    if before is Kind.BAD and _neighbour(lines, index, -1, ignore_uncertain=False) is Kind.NEAR_GOOD:
+        return True
+    return after is Kind.BAD and _neighbour(lines, index, 1, ignore_uncertain=False) is Kind.NEAR_GOOD
+
+
+def _keep_headings(lines: list[Line]) -> None:
+    """A short line right before kept prose is its headline or subheading."""
+    for line, following in itertools.pairwise(lines):
+        if line.kind in (Kind.SHORT, Kind.NEAR_GOOD) and following.keep and following.kind is Kind.GOOD:
+            line.keep = True
+
+
+def _article_span(lines: list[Line]) -> tuple[int, int]:
+    """The best-scoring stretch of lines (kept words minus the cost of dropped lines), around the title if present.
+
+    A stretch containing line t scores best_ending_before(t) + weight(t) + best_starting_after(t).
+    """
+    count = len(lines)
+    run = 0
+    for line in lines:
+        run = 0 if line.keep else run + 1
+        line.weight = line.words if line.keep else -DROPPED_RUN_COST * run
+    # best sum of a stretch ending at i (reaching back from i), and starting at i (reaching forward).
+    ending, ending_start = [0.0] * count, [0] * count
+    for i, line in enumerate(lines):
+        previous = ending[i - 1] if i and ending[i - 1] > 0 else 0.0
+        ending[i] = previous + line.weight
+        ending_start[i] = ending_start[i - 1] if i and ending[i - 1] > 0 else i
+    starting, starting_end = [0.0] * count, [0] * count
+    for i in range(count - 1, -1, -1):
+        following = starting[i + 1] if i + 1 < count and starting[i + 1] > 0 else 0.0
+        starting[i] = following + lines[i].weight
+        starting_end[i] = starting_end[i + 1] if i + 1 < count and starting[i + 1] > 0 else i
+    anchors = [i for i, line in enumerate(lines) if line.kind is Kind.TITLE] or range(count)
+    best = max(anchors, key=lambda i: ending[i] + starting[i] - lines[i].weight)
+    return ending_start[best], starting_end[best]
+
+
+def chrome_free_lines(
+    text: str, title: str = "", language: str = UNDETERMINED, is_repeated: Callable[[str], bool] = lambda key: False
+) -> tuple[list[str], int]:
+    """(lines of `text` without site chrome, blank lines kept; number of non-empty lines removed)."""
+    raw_lines = text.split("\n")
+    non_empty = [index for index, raw in enumerate(raw_lines) if raw.strip()]
+    if len(non_empty) <= 1:
+        return raw_lines, 0
+    language = _document_language([raw_lines[i] for i in non_empty], language)
+    lines = _features([raw_lines[i].strip() for i in non_empty], language)
+    prose_densities = _prose_densities(lines)
+    title_key = line_key(title)
+    repeated = [is_repeated(line_key(line.text)) for line in lines]
+    if _is_republished(lines, repeated):
+        repeated = [False] * len(lines)
+    for line, line_repeated in zip(lines, repeated, strict=True):
+        line.kind = _initial_kind(line, prose_densities.get(line.stoplist or ""), language, title_key, line_repeated)
+    by_position: list[Line | None] = [None] * len(raw_lines)
+    for index, line in zip(non_empty, lines, strict=True):
+        by_position[index] = line
+    _mark_captions(by_position)
+    for index, line in enumerate(lines):
+        line.keep = _keep_in_context(lines, index)
+    _keep_headings(lines)
+    first, last = _article_span(lines)
+    for index, line in enumerate(lines):
+        line.keep = line.keep and first <= index <= last
+    if not any(line.keep and line.kind is not Kind.TITLE for line in lines):
+        return raw_lines, 0  # nothing of the body would be left: better all of it than none
+    kept = [raw for raw, line in zip(raw_lines, by_position, strict=True) if line is None or line.keep]
+    return _tidy_blank_lines(kept), sum(1 for line in lines if not line.keep)
+
+
+def _tidy_blank_lines(lines: list[str]) -> list[str]:
+    tidy: list[str] = []
+    for line in lines:
+        if line.strip() or (tidy and tidy[-1].strip()):
+            tidy.append(line)
+    while tidy and not tidy[-1].strip():
+        tidy.pop()
+    return tidy
+
+
+# --- Per-outlet memory --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Sighting:
+    articles: int  # distinct articles of the outlet the line occurred in
+    last_seen: int  # the outlet's article counter at the last one
+
+
+@dataclass(slots=True)
+class _OutletMemory:
+    articles_seen: int = 0
+    # Oldest sighting first, so the horizon and the size bound prune from the front.
+    lines: OrderedDict[str, _Sighting] = field(default_factory=OrderedDict)
+    # Redelivered articles (Kafka is at-least-once) must not count twice.
+    recent_ids: deque[str] = field(default_factory=lambda: deque(maxlen=RECENT_IDS_PER_OUTLET))
+
+
+RECENT_IDS_PER_OUTLET = 64
+SNAPSHOT_FORMAT = "newsflow-boilerplate-learner/1"
+
+
+class BoilerplateLearner:
+    """Lines each outlet repeats across its articles, in bounded memory.
+
+    Bounds: at most `max_outlets` outlets (least recently active forgotten first), at most
+    `max_lines_per_outlet` lines each (least recently seen forgotten first), and a line not
+    seen in the outlet's last `horizon_articles` articles starts counting again. Lines are
+    kept as 64-bit hashes of their normalised words, never as text.
+    """
+
+    def __init__(self, min_repeats: int, max_outlets: int, max_lines_per_outlet: int, horizon_articles: int) -> None:
+        self.min_repeats = min_repeats
+        self.max_outlets = max_outlets
+        self.max_lines_per_outlet = max_lines_per_outlet
+        self.horizon_articles = horizon_articles
+        self._outlets: OrderedDict[str, _OutletMemory] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BoilerplateLearner:
+        return cls(
+            min_repeats=settings.boilerplate_min_outlet_repeats,
+            max_outlets=settings.boilerplate_max_outlets,
+            max_lines_per_outlet=settings.boilerplate_max_lines_per_outlet,
+            horizon_articles=settings.boilerplate_outlet_horizon_articles,
+        )
+
+    def is_repeated(self, outlet: str, key: str) -> bool:
+        """True when the line occurred in at least `min_repeats` earlier articles of the outlet, within the horizon."""
+        memory = self._outlets.get(outlet)
+        sighting = memory.lines.get(key) if memory else None
+        return (
+            sighting is not None
+            and sighting.articles >= self.min_repeats
+            and memory.articles_seen - sighting.last_seen < self.horizon_articles
+        )
+
+    def observe(self, outlet: str, article_id: str, keys: Iterable[str]) -> None:
+        """Count one article's lines for its outlet (an article id seen recently is not counted again)."""
+        memory = self._outlets.pop(outlet, None) or _OutletMemory()
+        self._outlets[outlet] = memory  # most recently active last
+        while len(self._outlets) > self.max_outlets:
+            self._outlets.popitem(last=False)
+        if article_id in memory.recent_ids:
+            return
+        memory.recent_ids.append(article_id)
+        memory.articles_seen += 1
+        now = memory.articles_seen
+        for key in set(keys) - {""}:
+            sighting = memory.lines.pop(key, None)
+            if sighting is None or now - sighting.last_seen >= self.horizon_articles:
+                sighting = _Sighting(0, now)
+            sighting.articles += 1
+            sighting.last_seen = now
+            memory.lines[key] = sighting
+        self._forget_old_lines(memory)
+
+    def _forget_old_lines(self, memory: _OutletMemory) -> None:
+        while memory.lines:
+            oldest = next(iter(memory.lines.values()))
+            too_many = len(memory.lines) > self.max_lines_per_outlet
+            if not too_many and memory.articles_seen - oldest.last_seen < self.horizon_articles:
+                return
+            memory.lines.popitem(last=False)
+
+    def to_snapshot(self) -> dict[str, Any]:
+        """A JSON-ready copy of the memory, least recently active outlets and lines first."""
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "outlets": [
+                {
+                    "outlet": outlet,
+                    "articles_seen": memory.articles_seen,
+                    "recent_ids": list(memory.recent_ids),
+                    "lines": [[key, sighting.articles, sighting.last_seen] for key, sighting in memory.lines.items()],
+                }
+                for outlet, memory in self._outlets.items()
+            ],
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Replace the memory with a snapshot's, cut to this learner's bounds."""
+        if snapshot.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"not a boilerplate learner snapshot: format {snapshot.get('format')!r}")
+        self._outlets.clear()
+        for saved in snapshot["outlets"][-self.max_outlets :]:
+            memory = _OutletMemory(articles_seen=saved["articles_seen"])
+            memory.recent_ids.extend(saved["recent_ids"])
+            for key, articles, last_seen in saved["lines"]:
+                memory.lines[key] = _Sighting(articles, last_seen)
+            self._forget_old_lines(memory)
+            self._outlets[saved["outlet"]] = memory
+
+    def save(self, path: Path) -> None:
+        path.write_bytes(orjson.dumps(self.to_snapshot()))
+
+    def load(self, path: Path) -> None:
+        self.restore(orjson.loads(path.read_bytes()))
+
+
+# --- The stage ----------------------------------------------------------------------------------
+
+
+class BoilerplateRemover:
+    """Removes site chrome from plain-text articles and learns each outlet's repeated lines as it goes."""
+
+    def __init__(self, settings: Settings, learner: BoilerplateLearner | None = None) -> None:
+        self.enabled = settings.boilerplate_enabled
+        self.learner = learner or BoilerplateLearner.from_settings(settings)
+
+    def clean(self, article: Article) -> Article:
+        """Set `article.text` to its lines without chrome and `article.boilerplate_lines_removed`."""
+        if not self.enabled or article.content_type == "text/html":
+            return article
+        lines, removed = chrome_free_lines(
+            article.text,
+            title=article.title,
+            language=article.language,
+            is_repeated=lambda key: self.learner.is_repeated(article.outlet, key),
+        )
+        self.learner.observe(article.outlet, article.id, (line_key(line) for line in article.text.split("\n")))
+        article.text = "\n".join(lines)
+        article.boilerplate_lines_removed = removed
+        return article
