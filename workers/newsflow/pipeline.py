@@ -1,8 +1,10 @@
 """The enrichment chain over one Kafka batch: pure, no I/O.
 
 Every message comes out either as an enriched `Article` or as a `DeadLetter`
-with the reason; nothing is dropped. Elasticsearch-side steps (exact duplicate
-resolution, indexing) happen in `newsflow.es.indexer`.
+with the reason; nothing is dropped. Per-message stages run one message at a
+time; stages that gain from batching (MinHash signing, model NER) run once per
+batch. Elasticsearch-side steps (duplicate resolution, stories, indexing)
+happen in `newsflow.es.indexer`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 from newsflow.errors import PermanentError
 from newsflow.models import Article, DeadLetter, SourceMessage
 from newsflow.settings import Settings
+from newsflow.stages.boilerplate import BoilerplateRemover
 from newsflow.stages.extract import extract
 from newsflow.stages.fingerprint import fingerprint
 from newsflow.stages.language import detect_language
@@ -27,22 +30,30 @@ class BatchResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
-def enrich_message(message: SourceMessage, settings: Settings) -> Article:
-    article = parse_message(
-        message, max_message_bytes=settings.max_message_bytes, max_body_chars=settings.max_body_chars
-    )
-    article = extract(normalise(article))
-    article = detect_language(article, settings.language_min_confidence)
-    return fingerprint(article)
+class Enricher:
+    """One per worker process: it holds what the stages learn as the stream goes by (outlet chrome)."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.boilerplate = BoilerplateRemover(settings)
 
-def enrich_batch(messages: list[SourceMessage], settings: Settings) -> BatchResult:
-    result = BatchResult()
-    for message in messages:
-        try:
-            result.articles.append(enrich_message(message, settings))
-        except PermanentError as error:
-            result.dead_letters.append(DeadLetter(message, error, datetime.now(UTC)))
-    if settings.neardup_enabled:
-        sign_near_duplicates(result.articles, near_duplicate_signer())
-    return result
+    def enrich_message(self, message: SourceMessage) -> Article:
+        settings = self.settings
+        article = parse_message(
+            message, max_message_bytes=settings.max_message_bytes, max_body_chars=settings.max_body_chars
+        )
+        # Chrome goes before language detection, so the language is measured on the article alone.
+        article = self.boilerplate.clean(extract(normalise(article)))
+        article = detect_language(article, settings.language_min_confidence)
+        return fingerprint(article)
+
+    def enrich_batch(self, messages: list[SourceMessage]) -> BatchResult:
+        result = BatchResult()
+        for message in messages:
+            try:
+                result.articles.append(self.enrich_message(message))
+            except PermanentError as error:
+                result.dead_letters.append(DeadLetter(message, error, datetime.now(UTC)))
+        if self.settings.neardup_enabled:
+            sign_near_duplicates(result.articles, near_duplicate_signer())
+        return result

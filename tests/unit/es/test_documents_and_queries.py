@@ -5,7 +5,7 @@ import orjson
 from newsflow.es.indexer import article_document
 from newsflow.es.indices import ARTICLES_TEMPLATE, FINGERPRINTS_TEMPLATE, render_template
 from newsflow.models import SourceMessage
-from newsflow.pipeline import enrich_message
+from newsflow.pipeline import Enricher
 from newsflow.schemas import load_json, validator
 from newsflow.search import SearchRequest, build_body
 from newsflow.settings import Settings
@@ -14,7 +14,7 @@ SETTINGS = Settings(index_shards=3, index_replicas=1, index_refresh_interval="5s
 
 
 def enriched(payload: dict):
-    return enrich_message(SourceMessage(orjson.dumps(payload), None, "articles.raw", 1, 7), SETTINGS)
+    return Enricher(SETTINGS).enrich_message(SourceMessage(orjson.dumps(payload), None, "articles.raw", 1, 7))
 
 
 def test_enriched_document_matches_its_schema_and_the_index_mapping():

@@ -5,7 +5,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from newsflow.cli.eval import evaluate
+from newsflow.cli.evaluate import evaluate
 from newsflow.errors import NewsflowError
 from newsflow.evaluation import PARTS, run_parts
 from newsflow.settings import Settings

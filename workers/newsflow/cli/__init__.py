@@ -24,14 +24,16 @@ err_console = Console(stderr=True)
 
 def _register_commands() -> None:
     # Imported here so `newsflow --help` stays fast and each command module owns its options.
-    from newsflow.cli import demo, produce, search, services, setup, worker
+    from newsflow.cli import demo, evaluate, index, produce, search, services, setup, worker
 
     app.add_typer(services.app, name="services")
     app.command("setup")(setup.setup)
+    app.add_typer(index.app, name="index")
     app.command("produce")(produce.produce)
     app.command("worker")(worker.worker)
     app.command("search")(search.search)
     app.command("demo")(demo.demo)
+    app.command("eval")(evaluate.evaluate)
 
 
 def main() -> None:

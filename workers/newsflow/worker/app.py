@@ -22,7 +22,7 @@ from newsflow.es.client import async_client
 from newsflow.es.dedup import expire_state
 from newsflow.es.indexer import ArticleIndexer
 from newsflow.models import DeadLetter, SourceMessage
-from newsflow.pipeline import enrich_batch
+from newsflow.pipeline import Enricher
 from newsflow.settings import Settings
 
 log = logging.getLogger("newsflow.worker")
@@ -74,12 +74,13 @@ def create_app(settings: Settings) -> faust.App:
     async def enrich(stream: faust.StreamT) -> None:
         es = async_client(settings)
         indexer = ArticleIndexer(es, settings)
+        enricher = Enricher(settings)
         loop = asyncio.get_running_loop()
         try:
             async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout_s):
                 started = time.perf_counter()
                 messages = [source_message(event) for event in events]
-                enriched = await loop.run_in_executor(None, enrich_batch, messages, settings)
+                enriched = await loop.run_in_executor(None, enricher.enrich_batch, messages)
                 report = await indexer.index_batch(enriched.articles)
                 await publish(enriched.dead_letters + report.dead_letters, report.documents)
                 log.info(
