@@ -1,0 +1,46 @@
+"""The statistical models behind EntityExtractor: shipped, loadable offline, batched, capped."""
+
+from newsflow.entities.ner import ARABIC_MODEL_DIR, ModelNer
+
+
+def test_english_model_finds_people_the_table_does_not_know(with_model):
+    text = "Prime Minister John Smith met Jaume Pinos in Taiz on Monday."
+    mentions = with_model.extract([text], "en")[0]
+    for mention in mentions:
+        assert text[mention.start : mention.end] == mention.text
+    people = {m.entity_id for m in mentions if m.type == "PER" and m.source == "model"}
+    assert {"per:john-smith", "per:jaume-pinos"} <= people
+
+
+def test_arabic_model_ships_with_its_card_and_finds_names(with_model):
+    assert (ARABIC_MODEL_DIR / "MODEL_CARD.md").is_file()
+    text = "وقال الرئيس الفرنسي جاك شيراك في باريس إن فرنسا تدعم القرار"
+    mentions = with_model.extract([text], "ar")[0]
+    assert any(m.type == "PER" and "شيراك" in m.text and m.source == "model" for m in mentions)
+    assert {"loc:paris", "loc:france"} <= {m.entity_id for m in mentions}
+
+
+def test_one_model_call_per_language_and_batch(with_model, make_article, monkeypatch):
+    calls = []
+    original = with_model.model.extract
+    monkeypatch.setattr(
+        with_model.model,
+        "extract",
+        lambda texts, language: calls.append((language, len(texts))) or original(texts, language),
+    )
+    articles = [
+        make_article(t, lang) for t, lang in [("Lavrov spoke.", "en"), ("تحدث لافروف", "ar"), ("Merz spoke.", "en")]
+    ]
+    with_model.annotate(articles)
+    assert sorted(calls) == [("ar", 1), ("en", 2)]
+    assert all(article.entities for article in articles)
+
+
+def test_long_texts_are_cut_at_a_space_for_the_model():
+    model = ModelNer(max_chars=20)
+    assert model._head("short") == "short"
+    assert model._head("Sergei Lavrov met Alexander Bortnikov") == "Sergei Lavrov met"
+
+
+def test_languages_without_a_model_get_no_model_mentions():
+    assert ModelNer(max_chars=100).extract(["Emmanuel Macron à Paris", ""], "fr") == [[], []]

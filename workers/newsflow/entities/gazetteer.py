@@ -1,0 +1,139 @@
+"""Alias-table matching: one Aho-Corasick pass over the folded text, offsets mapped back to the original.
+
+Rules, in the order they are checked for each raw hit:
+* a hit must end at a word end, and start at a word start or, for Arabic
+  names, right after attached prefixes (و ف ب ل ك; ل + ال is written لل);
+* all-capital Latin aliases (IS, FSB, U.S.) match only with exactly that case,
+  so "is" and "Is" are not the Islamic State; in other aliases each capitalised
+  word needs a capital in the text ("turkey", "an Islamic state" do not match);
+* among overlapping hits the longest wins, then the leftmost.
+A mention's span covers the whole written word, attached prefixes included
+(والقاعدة), like the Arabic training corpus and so like the Arabic model.
+An alias shared by two entities is ambiguous and left to the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import ahocorasick
+
+from newsflow.entities.aliases import Entity
+from newsflow.entities.arabic import ARTICLE, LAM_PROCLITICS, PROCLITICS, is_arabic_letter
+from newsflow.entities.normalise import FoldedText, fold, fold_with_offsets, is_word_char
+from newsflow.models import Mention
+
+log = logging.getLogger(__name__)
+
+SOURCE = "table"
+_NO_PREFIX = frozenset({""})
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    entity_id: str
+    type: str
+    alias: str
+    prefixes: frozenset[str]  # what may be attached before the hit inside the same word
+
+    def accepts(self, prefix: str, surface: str) -> bool:
+        return prefix in self.prefixes and _case_matches(self.alias, surface)
+
+
+def _case_matches(alias: str, surface: str) -> bool:
+    """All-capital aliases need the exact case; elsewhere each capitalised alias word needs a capital."""
+    cased = [char for char in alias if char.isupper() or char.islower()]  # Arabic letters have no case
+    if cased and not any(char.islower() for char in cased):
+        return surface == alias
+    alias_words, surface_words = alias.split(), surface.split()
+    if len(alias_words) != len(surface_words):
+        return any(char.isupper() for char in surface) or not any(char.isupper() for char in alias)
+    return all(
+        word[:1].isupper() or not name_word[:1].isupper()
+        for name_word, word in zip(alias_words, surface_words, strict=True)
+    )
+
+
+def _patterns(entity: Entity) -> Iterable[tuple[str, _Pattern]]:
+    for name in entity.names():
+        key = fold(name)
+        if not any(is_word_char(char) for char in key):
+            continue
+        if is_arabic_letter(key[0]):
+            yield key, _Pattern(entity.id, entity.type, name, PROCLITICS)
+            if key.startswith(ARTICLE):
+                yield key[1:], _Pattern(entity.id, entity.type, name, LAM_PROCLITICS)
+        else:
+            yield key, _Pattern(entity.id, entity.type, name, _NO_PREFIX)
+
+
+class Gazetteer:
+    def __init__(self, entities: Iterable[Entity]) -> None:
+        patterns_by_key: dict[str, list[_Pattern]] = {}
+        for entity in entities:
+            for key, pattern in _patterns(entity):
+                patterns_by_key.setdefault(key, []).append(pattern)
+        self.ambiguous_keys = sorted(
+            key for key, patterns in patterns_by_key.items() if len({p.entity_id for p in patterns}) > 1
+        )
+        for key in self.ambiguous_keys:
+            log.debug("alias %r names %s: left to the model", key, sorted({p.entity_id for p in patterns_by_key[key]}))
+            del patterns_by_key[key]
+        self._automaton = ahocorasick.Automaton()
+        for key, patterns in patterns_by_key.items():
+            self._automaton.add_word(key, (key, tuple(patterns)))
+        if patterns_by_key:
+            self._automaton.make_automaton()
+        self.size = len(patterns_by_key)
+
+    def find(self, text: str) -> list[Mention]:
+        """Table mentions in `text`, in text order, without overlaps."""
+        if not self.size or not text:
+            return []
+        folded = fold_with_offsets(text)
+        candidates = []
+        for last, (key, patterns) in self._automaton.iter(folded.text):
+            start, end = last - len(key) + 1, last + 1
+            if end < len(folded.text) and is_word_char(folded.text[end]):
+                continue
+            word_start = start
+            while word_start > 0 and is_word_char(folded.text[word_start - 1]):
+                word_start -= 1
+            prefix = folded.text[word_start:start]
+            name_start, name_end = folded.original_span(start, end)
+            surface = text[name_start:name_end]
+            for pattern in patterns:
+                if pattern.accepts(prefix, surface):
+                    candidates.append((word_start, end, pattern))
+                    break
+        return self._longest_first(candidates, folded, text)
+
+    @staticmethod
+    def _longest_first(candidates: list[tuple[int, int, _Pattern]], folded: FoldedText, text: str) -> list[Mention]:
+        taken: list[tuple[int, int]] = []
+        chosen = []
+        for start, end, pattern in sorted(candidates, key=lambda c: (c[0] - c[1], c[0])):
+            if any(start < taken_end and taken_start < end for taken_start, taken_end in taken):
+                continue
+            taken.append((start, end))
+            original_start, original_end = folded.original_span(start, end)
+            chosen.append(
+                Mention(
+                    original_start,
+                    original_end,
+                    text[original_start:original_end],
+                    pattern.type,
+                    pattern.entity_id,
+                    SOURCE,
+                )
+            )
+        return sorted(chosen, key=lambda mention: mention.start)
+
+    def resolve(self, surface: str) -> Mention | None:
+        """The table entry a whole surface form names (a model mention, say), if any."""
+        found = self.find(surface)
+        if len(found) == 1 and found[0].start == 0 and found[0].end == len(surface.rstrip()):
+            return found[0]
+        return None

