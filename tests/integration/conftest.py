@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,9 @@ def local_services() -> dict:
     return services.up()
 
 
-@pytest.fixture(scope="module")
-def settings(local_services: dict) -> Iterator[Settings]:
+@contextmanager
+def isolated_deployment(local_services: dict) -> Iterator[Settings]:
+    """Settings with a fresh name prefix, its topics and indices installed; all removed afterwards."""
     settings = Settings(
         name_prefix=f"test-{uuid.uuid4().hex[:8]}-",
         kafka_bootstrap=local_services["kafka_bootstrap"],
@@ -53,6 +55,12 @@ def settings(local_services: dict) -> Iterator[Settings]:
         admin.delete_topics(list(topic_specs(settings)))
     finally:
         admin.close()
+
+
+@pytest.fixture(scope="module")
+def settings(local_services: dict) -> Iterator[Settings]:
+    with isolated_deployment(local_services) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="module")

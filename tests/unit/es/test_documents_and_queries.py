@@ -7,7 +7,6 @@ from newsflow.es.indices import ARTICLES_TEMPLATE, FINGERPRINTS_TEMPLATE, render
 from newsflow.models import SourceMessage
 from newsflow.pipeline import Enricher
 from newsflow.schemas import load_json, validator
-from newsflow.search import SearchRequest, build_body
 from newsflow.settings import Settings
 
 SETTINGS = Settings(index_shards=3, index_replicas=1, index_refresh_interval="5s")
@@ -51,30 +50,3 @@ def test_templates_take_pattern_shards_replicas_and_refresh_from_settings():
         assert rendered["template"]["mappings"]["dynamic"] == "strict"
     # the file itself is left untouched for the next render
     assert load_json(ARTICLES_TEMPLATE)["template"]["settings"]["index"]["number_of_shards"] == 1
-
-
-def test_search_body_matches_each_language_in_its_own_analysed_fields_and_filters_facets():
-    body = build_body(
-        SearchRequest(
-            query='"Islamic State" -football',
-            outlets=["Levant Wire"],
-            languages=["ar", "en"],
-            since=datetime(2026, 11, 1),
-            sort="date",
-        )
-    )
-    per_language = body["query"]["bool"]["must"][0]["bool"]["should"]
-    fields = [clause["bool"]["must"][0]["simple_query_string"]["fields"] for clause in per_language]
-    assert fields == [["title.en^2", "body.en"], ["title.ar^2", "body.ar"], ["title^2", "body"]]
-    filters = body["query"]["bool"]["filter"]
-    assert {"terms": {"outlets": ["Levant Wire"]}} in filters
-    assert {"terms": {"language": ["ar", "en"]}} in filters
-    assert {"range": {"published_at": {"gte": "2026-11-01T00:00:00"}}} in filters
-    assert set(body["aggs"]) == {"outlets", "languages", "dates"}
-    assert body["sort"][0] == {"published_at": {"order": "desc", "missing": "_last"}}
-
-
-def test_empty_query_matches_everything_sorted_by_relevance():
-    body = build_body(SearchRequest())
-    assert body["query"]["bool"]["must"] == [{"match_all": {}}]
-    assert "sort" not in body

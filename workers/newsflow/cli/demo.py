@@ -17,7 +17,7 @@ from newsflow.kafka.admin import ensure_topics
 from newsflow.kafka.dlq import count_by_reason
 from newsflow.kafka.lag import wait_until_caught_up
 from newsflow.kafka.producer import produce_inputs
-from newsflow.search import SearchRequest, search
+from newsflow.search import SearchRequest, entity_table, search
 from newsflow.settings import Settings
 from newsflow.worker import process
 
@@ -57,7 +57,9 @@ def demo(
         )
     with sync_client(settings) as es:
         es.indices.refresh(index=settings.articles_alias)
-        result = search(es, settings.articles_alias, SearchRequest(query=query, size=5))
+        result = search(
+            es, settings.articles_alias, SearchRequest(query=query, size=5), entity_table(tuple(settings.entity_files))
+        )
     print_result(result, console)
     dead = count_by_reason(settings)
     console.print(
