@@ -9,10 +9,12 @@ happen in `newsflow.es.indexer`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from newsflow.errors import PermanentError
+from newsflow.logs import message_context
 from newsflow.models import Article, DeadLetter, SourceMessage
 from newsflow.settings import Settings
 from newsflow.stages.boilerplate import BoilerplateRemover
@@ -22,6 +24,8 @@ from newsflow.stages.language import detect_language
 from newsflow.stages.neardup import near_duplicate_signer, sign_near_duplicates
 from newsflow.stages.normalise import normalise
 from newsflow.stages.validate import parse_message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -53,6 +57,10 @@ class Enricher:
             try:
                 result.articles.append(self.enrich_message(message))
             except PermanentError as error:
+                result.dead_letters.append(DeadLetter(message, error, datetime.now(UTC)))
+            except Exception as exc:  # a bug met by this message: dead-letter it (replayable after the fix), go on
+                log.exception("enriching failed unexpectedly", extra=message_context(message))
+                error = PermanentError("internal_error", f"{type(exc).__name__}: {exc}", "enrich")
                 result.dead_letters.append(DeadLetter(message, error, datetime.now(UTC)))
         if self.settings.neardup_enabled:
             sign_near_duplicates(result.articles, near_duplicate_signer())

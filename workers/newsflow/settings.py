@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import Field, ValidationError, field_validator
@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     name_prefix: str = Field(
         "", description="prefix of every topic, consumer group and index name (isolates test runs and tenants)"
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="SASL_SSL in a secured deployment (SCRAM over TLS)"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = Field(None, repr=False)
+    kafka_ssl_ca_file: Path | None = Field(None, description="PEM CA that signed the brokers' certificates")
+    consumer_session_timeout_s: float = Field(
+        30.0, ge=6, description="a worker silent this long leaves the group and its partitions move to the others"
+    )
     # Elasticsearch
     es_url: str = Field("http://127.0.0.1:9200", description="Elasticsearch URL")
     es_username: str | None = None
@@ -71,6 +81,20 @@ class Settings(BaseSettings):
         0.5, gt=0, description="first delay before re-sending what Elasticsearch refused transiently; doubles, max 30 s"
     )
     commit_interval_s: float = Field(1.0, gt=0, description="how often acknowledged offsets are committed")
+    bulk_max_retries: int = Field(
+        5, ge=0, description="re-sends of a document refused with 429/5xx before it goes to the retry topic"
+    )
+    retry_delay_s: float = Field(
+        60.0, ge=0, le=600, description="how long a message waits on the retry topic before it is processed again"
+    )
+    retry_max_attempts: int = Field(
+        3, ge=0, description="rounds through the retry topic before a message is dead-lettered (retries_exhausted)"
+    )
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="serve /metrics (Prometheus) and /health on this port; unset: off"
+    )
+    metrics_host: str = Field("127.0.0.1", description="address the metrics and health endpoint binds")
+    log_format: Literal["json", "text"] = Field("json", description="worker log lines: one JSON object each, or text")
     # Limits and language
     max_message_bytes: int = Field(2_000_000, ge=1024, description="larger messages are dead-lettered")
     max_body_chars: int = Field(500_000, ge=100, description="longer bodies are dead-lettered")
@@ -147,6 +171,10 @@ class Settings(BaseSettings):
     @property
     def topic_raw(self) -> str:
         return f"{self.name_prefix}articles.raw"
+
+    @property
+    def topic_retry(self) -> str:
+        return f"{self.name_prefix}articles.retry"
 
     @property
     def topic_dlq(self) -> str:

@@ -23,6 +23,26 @@ def test_client_config_lists_every_bootstrap_server(settings: Settings) -> None:
     assert config["client_id"] == "newsflow-producer"
 
 
+def test_client_config_is_plaintext_by_default(settings: Settings) -> None:
+    config = admin.client_config(settings, "admin")
+    assert config["security_protocol"] == "PLAINTEXT"
+    assert not {"ssl_context", "sasl_mechanism", "sasl_plain_password"} & set(config)
+
+
+def test_client_config_carries_scram_over_tls(tmp_path) -> None:
+    secured = Settings(
+        kafka_bootstrap="k:9094",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="worker",
+        kafka_sasl_password="s3cret",
+    )
+    config = admin.client_config(secured, "admin")
+    assert config["security_protocol"] == "SASL_SSL" and config["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (config["sasl_plain_username"], config["sasl_plain_password"]) == ("worker", "s3cret")
+    assert config["ssl_context"].verify_mode.name == "CERT_REQUIRED"
+    assert "s3cret" not in repr(secured)
+
+
 def test_connect_passes_common_and_own_options() -> None:
     seen: dict[str, Any] = {}
 
@@ -44,13 +64,15 @@ def test_connect_turns_an_unreachable_broker_into_a_service_error() -> None:
 
 def test_topic_specs(settings: Settings) -> None:
     specs = admin.topic_specs(settings)
-    assert set(specs) == {"t1-articles.raw", "t1-articles.enriched", "t1-articles.dlq"}
+    assert set(specs) == {"t1-articles.raw", "t1-articles.enriched", "t1-articles.retry", "t1-articles.dlq"}
     raw, enriched, dlq = specs["t1-articles.raw"], specs["t1-articles.enriched"], specs["t1-articles.dlq"]
+    retry = specs["t1-articles.retry"]
     assert raw["num_partitions"] == enriched["num_partitions"] == 6 and dlq["num_partitions"] == 1
+    assert retry["num_partitions"] == 1
     assert raw["replication_factor"] == enriched["replication_factor"] == dlq["replication_factor"] == 1
     # Broker configs are strings; dead letters outlive the raw messages they came from.
     assert int(raw["configs"]["retention.ms"]) < int(dlq["configs"]["retention.ms"])
-    for spec in (raw, enriched, dlq):
+    for spec in (raw, enriched, retry, dlq):
         assert all(isinstance(value, str) for value in spec["configs"].values())
         assert int(spec["configs"]["max.message.bytes"]) > settings.max_message_bytes
 
@@ -78,7 +100,9 @@ class FakeAdmin:
 def test_ensure_topics_creates_what_is_missing_and_accepts_what_exists(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = FakeAdmin({"t1-articles.raw": 0, "t1-articles.enriched": 36, "t1-articles.dlq": 36})  # 36: already exists
+    fake = FakeAdmin(  # 36: already exists
+        {"t1-articles.raw": 0, "t1-articles.enriched": 36, "t1-articles.retry": 36, "t1-articles.dlq": 36}
+    )
     monkeypatch.setattr(admin, "admin_client", lambda _: fake)
     assert admin.ensure_topics(settings) == ["t1-articles.raw"]
     assert fake.requested == admin.topic_specs(settings)
@@ -87,7 +111,9 @@ def test_ensure_topics_creates_what_is_missing_and_accepts_what_exists(
 
 
 def test_ensure_topics_reports_other_errors(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeAdmin({"t1-articles.raw": 0, "t1-articles.enriched": 0, "t1-articles.dlq": 38})  # 38: bad replication
+    fake = FakeAdmin(  # 38: bad replication
+        {"t1-articles.raw": 0, "t1-articles.enriched": 0, "t1-articles.retry": 0, "t1-articles.dlq": 38}
+    )
     monkeypatch.setattr(admin, "admin_client", lambda _: fake)
     with pytest.raises(ServiceError, match="t1-articles.dlq: InvalidReplicationFactorError"):
         admin.ensure_topics(settings)

@@ -35,6 +35,7 @@ def run_worker(loglevel: str) -> None:
     from newsflow.es.client import sync_client
     from newsflow.es.indices import install
     from newsflow.kafka.admin import ensure_topics
+    from newsflow.logs import logging_config
     from newsflow.worker.app import create_app
 
     settings = load_settings()
@@ -42,4 +43,6 @@ def run_worker(loglevel: str) -> None:
     ensure_topics(settings)
     with sync_client(settings) as es:
         install(es, settings)
-    faust.Worker(create_app(settings), loglevel=loglevel, quiet=True).execute_from_commandline()
+    faust.Worker(
+        create_app(settings), loglevel=loglevel, quiet=True, logging_config=logging_config(settings, loglevel)
+    ).execute_from_commandline()

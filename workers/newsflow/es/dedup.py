@@ -21,8 +21,8 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
-from newsflow.errors import TransientError
-from newsflow.es.bulk import BulkOp, BulkSender
+from newsflow.errors import PermanentError, TransientError
+from newsflow.es.bulk import BulkOp, BulkSender, ItemError
 from newsflow.models import Article
 from newsflow.settings import Settings
 from newsflow.stages.neardup import Signature, similarity
@@ -37,8 +37,9 @@ class ExactDuplicates:
         self._sender = sender
         self._index = settings.fingerprints_index
 
-    async def owners(self, articles: Sequence[Article]) -> dict[str, str]:
-        """content hash -> id of the article that owns that text (the first one ever written)."""
+    async def owners(self, articles: Sequence[Article]) -> tuple[dict[str, str], dict[str, ItemError]]:
+        """content hash -> id of the article that owns that text (the first one ever written), and
+        content hash -> error for the texts whose ownership could not be settled."""
         first_by_hash: dict[str, Article] = {}
         for article in articles:
             first_by_hash.setdefault(article.content_hash, article)
@@ -52,21 +53,25 @@ class ExactDuplicates:
             for content_hash, article in first_by_hash.items()
         ]
         owners: dict[str, str] = {}
+        failures: dict[str, ItemError] = {}
         conflicts: list[str] = []
         for op, error in await self._sender.send(operations, conflict_is_ok=True):
             if error is None:
                 owners[op.document_id] = op.article.id
-            elif error.code == "conflict":
+            elif isinstance(error, PermanentError) and error.code == "conflict":
                 conflicts.append(op.document_id)
             else:
-                raise TransientError(f"fingerprint of {op.article.id} not written: {error}")
+                failures[op.document_id] = error
         if conflicts:
             response = await self._sender.call(
                 self._sender.client.mget, index=self._index, ids=conflicts, source=["article_id"]
             )
             for doc in response["docs"]:
-                owners[doc["_id"]] = doc["_source"]["article_id"]
-        return owners
+                if doc.get("found"):
+                    owners[doc["_id"]] = doc["_source"]["article_id"]
+                else:  # expired between the create and this read: claim it again on the next attempt
+                    failures[doc["_id"]] = TransientError(f"fingerprint {doc['_id']} vanished while read")
+        return owners, failures
 
 
 class RecentSignatures:

@@ -16,7 +16,8 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
-from newsflow.es.bulk import BulkOp, BulkSender
+from newsflow.errors import PermanentError, TransientError
+from newsflow.es.bulk import BulkOp, BulkSender, FetchGate, ItemError
 from newsflow.es.dedup import ExactDuplicates, NearDuplicates
 from newsflow.es.indices import IndexNames, script_id
 from newsflow.models import Article, DeadLetter
@@ -32,8 +33,16 @@ class IndexReport:
     syndicated: int = 0
     near_duplicates: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    # Still refused transiently after the bulk retries: for the retry topic.
+    transient_failures: list[tuple[Article, TransientError]] = field(default_factory=list)
     # Every article written (owner or syndicated copy) as its document, for articles.enriched.
     documents: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_failure(self, article: Article, error: ItemError, now: datetime) -> None:
+        if isinstance(error, PermanentError):
+            self.dead_letters.append(DeadLetter(article.source, error, now))
+        else:
+            self.transient_failures.append((article, error))
 
 
 def duplicate_status(article: Article, owner_id: str) -> str:
@@ -93,8 +102,8 @@ def article_document(article: Article, ingested_at: datetime, owner_id: str | No
 
 
 class ArticleIndexer:
-    def __init__(self, client: AsyncElasticsearch, settings: Settings) -> None:
-        self._sender = BulkSender(client, settings)
+    def __init__(self, client: AsyncElasticsearch, settings: Settings, gate: FetchGate | None = None) -> None:
+        self._sender = BulkSender(client, settings, gate)
         self._exact = ExactDuplicates(self._sender, settings)
         self._near = NearDuplicates(self._sender, settings) if settings.neardup_enabled else None
         self._alias = IndexNames.from_settings(settings).articles_alias
@@ -102,16 +111,20 @@ class ArticleIndexer:
         self._syndication_script = script_id(settings, "add_syndication")
 
     async def index_batch(self, articles: Sequence[Article]) -> IndexReport:
-        """Index one batch; returns only when every article is written or dead-lettered."""
+        """Index one batch: every article ends written, dead-lettered, or handed back as transiently refused."""
         report = IndexReport()
         latest_by_id = {article.id: article for article in articles}  # a later offset of one URL wins
-        owners = await self._exact.owners(list(latest_by_id.values()))
-        originals = [article for article in latest_by_id.values() if owners[article.content_hash] == article.id]
-        signature_ops = await self._near.resolve(originals) if self._near else []
+        owners, claim_failures = await self._exact.owners(list(latest_by_id.values()))
         now = datetime.now(UTC)
+        for article in latest_by_id.values():
+            if article.content_hash in claim_failures:
+                report.add_failure(article, claim_failures[article.content_hash], now)
+        settled = [article for article in latest_by_id.values() if article.content_hash in owners]
+        originals = [article for article in settled if owners[article.content_hash] == article.id]
+        signature_ops = await self._near.resolve(originals) if self._near else []
         documents: dict[str, dict[str, Any]] = {}
         operations = []
-        for article in latest_by_id.values():
+        for article in settled:
             owner_id = owners[article.content_hash]
             documents[article.id] = article_document(article, now, owner_id)
             if owner_id == article.id:
@@ -122,7 +135,7 @@ class ArticleIndexer:
             if "update" not in op.action:
                 continue  # a signature record: its failure only weakens later near-duplicate checks
             if error is not None:
-                report.dead_letters.append(DeadLetter(op.article.source, error, now))
+                report.add_failure(op.article, error, now)
                 continue
             document = documents[op.article.id]
             report.documents.append(document)

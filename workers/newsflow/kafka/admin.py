@@ -6,6 +6,7 @@ security options (TLS, SASL) are added in one place when they are needed.
 
 from __future__ import annotations
 
+import ssl
 from contextlib import closing
 from typing import Any, TypeVar
 
@@ -26,14 +27,30 @@ DLQ_RETENTION_MS = 30 * DAY_MS
 REPLICATION_FACTOR = 1
 
 
+def ssl_context(settings: Settings) -> ssl.SSLContext:
+    """TLS towards the brokers, verified against the configured CA (else the system's)."""
+    cafile = str(settings.kafka_ssl_ca_file) if settings.kafka_ssl_ca_file else None
+    return ssl.create_default_context(cafile=cafile)
+
+
 def client_config(settings: Settings, role: str) -> dict[str, Any]:
     """The options every newsflow Kafka client shares; `role` names the client in broker logs."""
-    return {
+    config: dict[str, Any] = {
         "bootstrap_servers": [server.strip() for server in settings.kafka_bootstrap.split(",")],
         "client_id": f"newsflow-{role}",
         # A command line user should learn within seconds that the broker is down.
         "bootstrap_timeout_ms": 10_000,
+        "security_protocol": settings.kafka_security_protocol,
     }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        config["ssl_context"] = ssl_context(settings)
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        config |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password,
+        }
+    return config
 
 
 def connect(client_class: type[ClientT], settings: Settings, role: str, **options: Any) -> ClientT:
@@ -72,6 +89,12 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, Any]]:
         # Enriched documents feed the spike detector, which counts per term across all partitions.
         settings.topic_enriched: {
             "num_partitions": settings.topic_partitions,
+            "replication_factor": REPLICATION_FACTOR,
+            "configs": {"retention.ms": str(RAW_RETENTION_MS), "max.message.bytes": max_message_bytes},
+        },
+        # Transient failures wait here (retry_delay_s) before another attempt; read in order, like the DLQ.
+        settings.topic_retry: {
+            "num_partitions": 1,
             "replication_factor": REPLICATION_FACTOR,
             "configs": {"retention.ms": str(RAW_RETENTION_MS), "max.message.bytes": max_message_bytes},
         },

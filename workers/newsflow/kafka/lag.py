@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from newsflow.errors import NewsflowError
@@ -36,7 +37,12 @@ def wait_until_caught_up(
     """Block until every message produced so far is committed by the worker (indexed or dead-lettered)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        done, total = consumer_progress(settings)
+        try:
+            done, total = consumer_progress(settings)
+        except kafka.errors.KafkaError as exc:
+            if not exc.retriable:
+                raise
+            done, total = 0, 0  # e.g. the group's coordinator is still being elected on a fresh broker
         on_progress(done, total)
         if total and done >= total:
             return

@@ -1,99 +1,360 @@
-"""The enrichment worker: a faust-streaming agent over `articles.raw`.
+"""The enrichment worker: faust-streaming agents over `articles.raw` and `articles.retry`.
 
-Per batch of Kafka events: enrich (pure stages, in a thread so the event loop
-keeps heart-beating), resolve duplicates and bulk-index into Elasticsearch,
-dead-letter what was refused, and only then let faust acknowledge the events.
-`Stream.take_events` acknowledges a batch after the loop body returns, and
-faust commits only acknowledged offsets: an offset is committed after
-Elasticsearch (and the dead-letter topic) acknowledged every message up to it.
+Per batch of Kafka events: enrich (pure stages, in a thread so the event loop keeps heart-beating),
+resolve duplicates and bulk-index into Elasticsearch, publish dead letters, retries and enriched
+documents, and only then let faust acknowledge the events. `Stream.take_events` acknowledges a
+batch after the loop body returns, and faust commits only acknowledged offsets: an offset is
+committed after Elasticsearch and the broker acknowledged every message up to it.
+
+Where a message ends when something fails:
+* it can never be processed: `articles.dlq`, original bytes, reason in headers;
+* Elasticsearch still refuses its document transiently after the bulk retries: `articles.retry`,
+  processed again by the `retry` agent after `retry_delay_s`, dead-lettered after
+  `retry_max_attempts` rounds;
+* Elasticsearch or the broker is unavailable: the batch waits and tries again (capped back-off)
+  with every assigned partition paused, so the worker neither buffers more nor leaves its group.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import faust
 import orjson
-from faust.types import EventT
+from faust.types import TP, EventT
 
+from newsflow import metrics
+from newsflow.errors import PermanentError
+from newsflow.es.bulk import MAX_BACKOFF_S
 from newsflow.es.client import async_client
 from newsflow.es.dedup import expire_state
-from newsflow.es.indexer import ArticleIndexer
+from newsflow.es.indexer import ArticleIndexer, IndexReport
+from newsflow.kafka.admin import message_size_limit, ssl_context
+from newsflow.logs import message_context
 from newsflow.models import DeadLetter, SourceMessage
-from newsflow.pipeline import Enricher
+from newsflow.pipeline import BatchResult, Enricher
 from newsflow.settings import Settings
+from newsflow.worker.endpoint import MetricsServer
 
 log = logging.getLogger("newsflow.worker")
 STATE_EXPIRY_INTERVAL_S = 600.0
+HEADER_PREFIX = "newsflow."
 # One line per Elasticsearch request drowns the batch summaries; failures are still logged as warnings.
 logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
 
+ResultT = TypeVar("ResultT")
 
-def source_message(event: EventT) -> SourceMessage:
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A message whose document Elasticsearch kept refusing transiently, for the retry topic."""
+
+    message: SourceMessage
+    attempt: int  # 1 for its first round through the retry topic
+    reason: str
+
+    def headers(self, delay_s: float) -> list[tuple[str, bytes]]:
+        fields = {
+            "retry_attempt": str(self.attempt),
+            "retry_not_before": f"{time.time() + delay_s:.3f}",
+            "reason": self.reason,
+            # Where the message was first consumed, so its document and dead letter name its original.
+            "source_topic": self.message.topic,
+            "source_partition": str(self.message.partition),
+            "source_offset": str(self.message.offset),
+        }
+        return [(f"{HEADER_PREFIX}{name}", value.encode("utf-8")) for name, value in fields.items()]
+
+
+def newsflow_headers(event: EventT) -> dict[str, str]:
+    headers = event.message.headers or ()
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    return {
+        name.removeprefix(HEADER_PREFIX): value.decode("utf-8", errors="replace")
+        for name, value in pairs
+        if name.startswith(HEADER_PREFIX) and value is not None
+    }
+
+
+def source_message(event: EventT) -> tuple[SourceMessage, int]:
+    """The record as the pipeline sees it, and the retry rounds it has been through; a record from
+    the retry topic keeps the coordinates of its original."""
     message = event.message
-    return SourceMessage(
-        value=message.value, key=message.key, topic=message.topic, partition=message.partition, offset=message.offset
+    headers = newsflow_headers(event)
+    if "retry_attempt" not in headers:
+        return SourceMessage(message.value, message.key, message.topic, message.partition, message.offset), 0
+    original = SourceMessage(
+        message.value,
+        message.key,
+        headers["source_topic"],
+        int(headers["source_partition"]),
+        int(headers["source_offset"]),
     )
+    return original, int(headers["retry_attempt"])
+
+
+def retry_not_before(events: Sequence[EventT]) -> float:
+    """When the last (so latest-due) event of a retry batch may be processed, as a Unix time."""
+    return float(newsflow_headers(events[-1]).get("retry_not_before", 0))
+
+
+def broker_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    """The worker's side of the Kafka security settings (kafka.admin.client_config is the CLI's)."""
+    protocol = settings.kafka_security_protocol
+    tls = ssl_context(settings) if protocol in ("SSL", "SASL_SSL") else None
+    if protocol.startswith("SASL_"):
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=tls,
+        )
+    return faust.SSLCredentials(tls) if tls else None
+
+
+class PartitionPauser:
+    """Pauses every assigned partition while a batch cannot complete (Elasticsearch or the broker
+    unavailable), so the worker fetches nothing more, and its consumer keeps polling and stays in
+    the group. Holds nest: fetching resumes when the last one is released."""
+
+    def __init__(self, app: faust.App) -> None:
+        self._app = app
+        self._holds = 0
+
+    @property
+    def paused(self) -> bool:
+        return self._holds > 0
+
+    def close(self) -> None:
+        self._holds += 1
+        if self._holds == 1:
+            partitions = self._app.consumer.assignment()
+            self._app.consumer.pause_partitions(partitions)
+            metrics.FETCHING_PAUSED.set(1)
+            log.warning("fetching paused on %d partitions until the current batch completes", len(partitions))
+
+    def open(self) -> None:
+        self._holds -= 1
+        if self._holds == 0:
+            self._app.consumer.resume_partitions(self._app.consumer.assignment())
+            metrics.FETCHING_PAUSED.set(0)
+            log.info("fetching resumed")
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    dlq: faust.TopicT
+    retry: faust.TopicT
+    enriched: faust.TopicT
+
+
+class BatchProcessor:
+    """One agent's batch handling; used as `async with`, which owns its Elasticsearch client."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        topics: Topics,
+        pauser: PartitionPauser,
+        enrich: Callable[[list[SourceMessage]], Awaitable[BatchResult]],
+    ) -> None:
+        self._app = app
+        self._settings = settings
+        self._topics = topics
+        self._pauser = pauser
+        self._enrich = enrich
+        self.last_batch_at: datetime | None = None
+
+    async def __aenter__(self) -> BatchProcessor:
+        self._es = async_client(self._settings)
+        self._indexer = ArticleIndexer(self._es, self._settings, self._pauser)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._es.close()
+
+    async def process(self, events: Sequence[EventT]) -> None:
+        started = time.perf_counter()
+        attempts = dict(source_message(event) for event in events)
+        messages = list(attempts)
+        for topic, count in Counter(event.message.topic for event in events).items():
+            metrics.MESSAGES_CONSUMED.labels(topic).inc(count)
+        enriched = await self._enrich(messages)
+        report = await self._until_done("indexing", lambda: self._indexer.index_batch(enriched.articles))
+        letters = enriched.dead_letters + report.dead_letters
+        retries = []
+        now = datetime.now(UTC)
+        for article, error in report.transient_failures:
+            attempt = attempts[article.source] + 1
+            if attempt <= self._settings.retry_max_attempts:
+                retries.append(Retry(article.source, attempt, str(error)))
+            else:
+                exhausted = PermanentError("retries_exhausted", f"after {attempt - 1} retry rounds: {error}", "index")
+                letters.append(DeadLetter(article.source, exhausted, now))
+        await self._until_done("publishing", lambda: self._publish(letters, retries, report.documents))
+        self._account(events, letters, retries, report)
+        log.info(
+            "batch of %d: %d indexed (%d near duplicates), %d syndicated, %d dead-lettered, %d to retry in %.2fs",
+            len(events),
+            report.indexed,
+            report.near_duplicates,
+            report.syndicated,
+            len(letters),
+            len(retries),
+            time.perf_counter() - started,
+        )
+
+    async def _until_done(self, what: str, operation: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        """Run the operation until it succeeds, fetching paused meanwhile: every failure that gets
+        here is the environment's (each message's own is classified before), so waiting is right."""
+        attempt = 0
+        try:
+            while True:
+                try:
+                    return await operation()
+                except Exception as exc:
+                    attempt += 1
+                    if attempt == 1:
+                        self._pauser.close()
+                    metrics.RETRIES.labels("batch").inc()
+                    delay = min(MAX_BACKOFF_S, self._settings.bulk_backoff_s * 2 ** (attempt - 1))
+                    delay *= random.uniform(0.5, 1.0)
+                    log.warning(
+                        "%s the batch failed (%s: %s); retry %d in %.1fs", what, type(exc).__name__, exc, attempt, delay
+                    )
+                    await asyncio.sleep(delay)
+        finally:
+            if attempt:
+                self._pauser.open()
+
+    async def _publish(self, letters: list[DeadLetter], retries: list[Retry], documents: list[dict]) -> None:
+        """Dead letters, retries and enriched documents, awaited until the broker acknowledged them,
+        so that the batch's offsets are committed only afterwards."""
+        topics, delay = self._topics, self._settings.retry_delay_s
+        pending = [
+            await topics.dlq.send(key=letter.message.key, value=letter.message.value, headers=letter.headers())
+            for letter in letters
+        ]
+        pending += [
+            await topics.retry.send(key=retry.message.key, value=retry.message.value, headers=retry.headers(delay))
+            for retry in retries
+        ]
+        pending += [
+            await topics.enriched.send(key=document["id"].encode(), value=orjson.dumps(document))
+            for document in documents
+        ]
+        await asyncio.gather(*pending)
+
+    def _account(
+        self, events: Sequence[EventT], letters: list[DeadLetter], retries: list[Retry], report: IndexReport
+    ) -> None:
+        """Metrics, one log line per message that did not make it, and the lag behind each partition."""
+        self.last_batch_at = datetime.now(UTC)
+        metrics.DOCUMENTS_INDEXED.inc(report.indexed)
+        metrics.DUPLICATES.labels("syndicated").inc(report.syndicated)
+        metrics.DUPLICATES.labels("near").inc(report.near_duplicates)
+        metrics.RETRIES.labels("retry_topic").inc(len(retries))
+        for letter in letters:
+            metrics.DEAD_LETTERS.labels(letter.error.code).inc()
+            log.warning(
+                "dead-lettered: %s: %s",
+                letter.error.code,
+                letter.error.detail[:300],
+                extra={**message_context(letter.message), "error_code": letter.error.code, "stage": letter.error.stage},
+            )
+        for retry in retries:
+            log.warning(
+                "to the retry topic (round %d): %s",
+                retry.attempt,
+                retry.reason[:300],
+                extra=message_context(retry.message),
+            )
+        last_offsets: dict[TP, int] = {}
+        for event in events:
+            last_offsets[event.message.tp] = max(event.message.offset, last_offsets.get(event.message.tp, -1))
+        for tp, offset in last_offsets.items():
+            highwater = self._app.consumer.highwater(tp)
+            if highwater is not None:
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(highwater - offset - 1, 0))
 
 
 def create_app(settings: Settings) -> faust.App:
     app = faust.App(
         settings.consumer_group,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
+        broker_credentials=broker_credentials(settings),
+        broker_session_timeout=settings.consumer_session_timeout_s,
+        # Kafka's advice: heartbeats at most a third of the session timeout apart.
+        broker_heartbeat_interval=settings.consumer_session_timeout_s / 10,
         store="memory://",
         key_serializer="raw",
         value_serializer="raw",
         broker_commit_interval=settings.commit_interval_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # Dead letters carry the original bytes, which may be as large as the topics allow.
+        producer_max_request_size=message_size_limit(settings),
+        # What a worker holds in memory besides its current batch, however long Elasticsearch is away.
+        stream_buffer_maxsize=settings.batch_size,
         # newsflow creates its topics itself (kafka-python admin); faust must not invent others.
         topic_allow_declare=False,
         topic_disable_leader=True,
-        web_enabled=False,
+        web_enabled=settings.metrics_port is not None,
     )
     raw_topic = app.topic(settings.topic_raw, key_serializer="raw", value_serializer="raw")
-    dlq_topic = app.topic(settings.topic_dlq, key_serializer="raw", value_serializer="raw")
-    enriched_topic = app.topic(settings.topic_enriched, key_serializer="raw", value_serializer="raw")
+    retry_topic = app.topic(settings.topic_retry, key_serializer="raw", value_serializer="raw")
+    topics = Topics(
+        dlq=app.topic(settings.topic_dlq, key_serializer="raw", value_serializer="raw"),
+        retry=retry_topic,
+        enriched=app.topic(settings.topic_enriched, key_serializer="raw", value_serializer="raw"),
+    )
+    pauser = PartitionPauser(app)
+    processors: list[BatchProcessor] = []
+    enricher = Enricher(settings)
+    # Off the event loop, so that it keeps heart-beating; one thread, as the enricher's state is not shared.
+    enrichment_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-enrich")
 
-    async def publish(letters: list[DeadLetter], documents: list[dict]) -> None:
-        """Dead letters (original bytes, reason in headers) and enriched documents, awaited until the
-        broker acknowledged them, so the batch's offsets are committed only afterwards."""
-        pending = [
-            await dlq_topic.send(key=letter.message.key, value=letter.message.value, headers=letter.headers())
-            for letter in letters
-        ]
-        pending += [
-            await enriched_topic.send(key=document["id"].encode(), value=orjson.dumps(document))
-            for document in documents
-        ]
-        await asyncio.gather(*pending)
+    async def enrich_in_thread(messages: list[SourceMessage]) -> BatchResult:
+        return await asyncio.get_running_loop().run_in_executor(enrichment_thread, enricher.enrich_batch, messages)
+
+    def health() -> tuple[bool, dict[str, Any]]:
+        batches = [processor.last_batch_at for processor in processors if processor.last_batch_at]
+        details = {
+            "status": "waiting" if pauser.paused else "ok",
+            "fetching_paused": pauser.paused,
+            "assigned_partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment()),
+            "last_batch_at": max(batches).isoformat() if batches else None,
+        }
+        return not pauser.paused, details
+
+    if settings.metrics_port is not None:
+        app.web_server(MetricsServer(settings.metrics_host, settings.metrics_port, health))
+
+    async def consume(stream: faust.StreamT, *, delayed: bool) -> None:
+        async with BatchProcessor(app, settings, topics, pauser, enrich_in_thread) as processor:
+            processors.append(processor)
+            async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout_s):
+                if delayed:  # a retry waits out retry_delay_s from when it was sent
+                    await asyncio.sleep(max(0.0, retry_not_before(events) - time.time()))
+                await processor.process(events)
 
     @app.agent(raw_topic, name="enrich")
     async def enrich(stream: faust.StreamT) -> None:
-        es = async_client(settings)
-        indexer = ArticleIndexer(es, settings)
-        enricher = Enricher(settings)
-        loop = asyncio.get_running_loop()
-        try:
-            async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout_s):
-                started = time.perf_counter()
-                messages = [source_message(event) for event in events]
-                enriched = await loop.run_in_executor(None, enricher.enrich_batch, messages)
-                report = await indexer.index_batch(enriched.articles)
-                await publish(enriched.dead_letters + report.dead_letters, report.documents)
-                log.info(
-                    "batch of %d: %d indexed (%d near duplicates), %d syndicated copies, %d dead-lettered in %.2fs",
-                    len(messages),
-                    report.indexed,
-                    report.near_duplicates,
-                    report.syndicated,
-                    len(enriched.dead_letters) + len(report.dead_letters),
-                    time.perf_counter() - started,
-                )
-        finally:
-            await es.close()
+        await consume(stream, delayed=False)
+
+    @app.agent(retry_topic, name="retry")
+    async def retry(stream: faust.StreamT) -> None:
+        await consume(stream, delayed=True)
 
     @app.timer(interval=STATE_EXPIRY_INTERVAL_S)
     async def expire_duplicate_state() -> None:

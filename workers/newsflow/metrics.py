@@ -1,0 +1,31 @@
+"""The worker's Prometheus metrics, in one place (served by the worker's /metrics page).
+
+Every outcome of a message is counted, so that consumed = indexed + syndicated + dead-lettered
+(+ sent to the retry topic) can be checked from the outside as well.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES_CONSUMED = Counter("newsflow_messages_consumed", "Kafka messages taken into a batch", ["topic"])
+DOCUMENTS_INDEXED = Counter("newsflow_documents_indexed", "articles written as their own document")
+DUPLICATES = Counter(
+    "newsflow_deduplicated", "articles recognised as duplicates", ["kind"]
+)  # kind: syndicated (same text, recorded on the owner) or near (indexed with duplicate_of)
+DEAD_LETTERS = Counter("newsflow_dead_lettered", "messages sent to the dead-letter topic", ["error_code"])
+RETRIES = Counter(
+    "newsflow_retries", "retries after a transient failure", ["kind"]
+)  # kind: bulk_item, request (Elasticsearch unavailable), batch, retry_topic (message sent there)
+BULK_SECONDS = Histogram(
+    "newsflow_bulk_seconds",
+    "duration of one Elasticsearch bulk request",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BULK_IN_FLIGHT = Gauge("newsflow_bulk_requests_in_flight", "bulk requests sent and not yet answered")
+CONSUMER_LAG = Gauge(
+    "newsflow_consumer_lag",
+    "messages on the partition after the last one this worker processed",
+    ["topic", "partition"],
+)
+FETCHING_PAUSED = Gauge("newsflow_fetching_paused", "1 while the worker holds its partitions paused (back-pressure)")
