@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from newsflow.entities.extractor import EntityExtractor
 from newsflow.errors import PermanentError
 from newsflow.logs import message_context
 from newsflow.models import Article, DeadLetter, SourceMessage
@@ -24,6 +25,8 @@ from newsflow.stages.language import detect_language
 from newsflow.stages.neardup import near_duplicate_signer, sign_near_duplicates
 from newsflow.stages.normalise import normalise
 from newsflow.stages.validate import parse_message
+from newsflow.stories.embedding import sentence_encoder
+from newsflow.stories.features import add_story_features
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +38,13 @@ class BatchResult:
 
 
 class Enricher:
-    """One per worker process: it holds what the stages learn as the stream goes by (outlet chrome)."""
+    """One per worker process: it holds the loaded models and what the stages learn as the stream goes
+    by (outlet chrome)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.boilerplate = BoilerplateRemover(settings)
+        self.entities = EntityExtractor(settings)
 
     def enrich_message(self, message: SourceMessage) -> Article:
         settings = self.settings
@@ -62,6 +67,10 @@ class Enricher:
                 log.exception("enriching failed unexpectedly", extra=message_context(message))
                 error = PermanentError("internal_error", f"{type(exc).__name__}: {exc}", "enrich")
                 result.dead_letters.append(DeadLetter(message, error, datetime.now(UTC)))
+        self.entities.annotate(result.articles)
         if self.settings.neardup_enabled:
             sign_near_duplicates(result.articles, near_duplicate_signer())
+        if self.settings.stories_enabled:
+            # Last: canonical entity ids are story features.
+            add_story_features(result.articles, sentence_encoder() if self.settings.story_embeddings else None)
         return result
