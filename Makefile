@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-slow down setup-env services-up lint
+.PHONY: demo test test-slow down setup-env services-up browser lint
 
 # Re-install when the dependencies change; otherwise the venv is reused.
 $(STAMP): pyproject.toml
@@ -25,7 +25,13 @@ demo: services-up
 
 ## make test: unit and integration tests against the real Kafka broker and Elasticsearch node.
 # pytest's exit code 5 (no tests collected) must fail the run, never pass as green.
-test: services-up
+# Debian's chromium for the search page test: installed when missing and run as root; otherwise that test skips.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium not installed: the browser test will skip"
+
+test: services-up browser
 	$(PYTEST); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 ## make test-slow: the long soak and fault runs.

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -134,6 +134,19 @@ class Settings(BaseSettings):
         300, ge=1, description="a line not seen in the outlet's last this many articles is forgotten"
     )
 
+    # Search HTTP API and web page (`newsflow api`)
+    api_host: str = Field("127.0.0.1", description="address the search API binds; 0.0.0.0 exposes it to the network")
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_cors_origins: list[str] = Field(
+        [], description="web origins allowed to call the API from their pages (CORS); none by default"
+    )
+    # Kibana (`newsflow kibana import`)
+    kibana_url: str = Field("http://127.0.0.1:5601", description="Kibana base URL; append /s/<space> for a space")
+    kibana_api_key: SecretStr | None = Field(None, description="Elasticsearch API key (base64 of id:key) for Kibana")
+    kibana_username: str | None = None
+    kibana_password: SecretStr | None = None
+    kibana_timeout_s: float = Field(30.0, gt=0)
+
     @field_validator("kafka_bootstrap")
     @classmethod
     def _bootstrap_has_port(cls, value: str) -> str:
@@ -143,9 +156,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected host:port, got {server!r}")
         return value
 
-    @field_validator("es_url")
+    @field_validator("es_url", "kibana_url")
     @classmethod
-    def _es_url_scheme(cls, value: str) -> str:
+    def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"expected an http(s) URL, got {value!r}")
         return value.rstrip("/")

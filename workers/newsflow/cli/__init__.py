@@ -24,7 +24,7 @@ err_console = Console(stderr=True)
 
 def _register_commands() -> None:
     # Imported here so `newsflow --help` stays fast and each command module owns its options.
-    from newsflow.cli import demo, evaluate, index, produce, search, services, setup, worker
+    from newsflow.cli import api, demo, evaluate, index, kibana, produce, search, services, setup, worker
 
     app.add_typer(services.app, name="services")
     app.command("setup")(setup.setup)
@@ -32,6 +32,8 @@ def _register_commands() -> None:
     app.command("produce")(produce.produce)
     app.command("worker")(worker.worker)
     app.command("search")(search.search)
+    app.command("api")(api.api)
+    app.add_typer(kibana.app, name="kibana")
     app.command("demo")(demo.demo)
     app.command("eval")(evaluate.evaluate)
 
