@@ -17,6 +17,7 @@ from newsflow.errors import PermanentError
 
 if TYPE_CHECKING:
     from newsflow.stages.neardup import Signature
+    from newsflow.stories.features import ArticleFeatures
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class Article:
     signature: Signature | None = None  # MinHash for near-duplicate search
     near_duplicate_of: str | None = None
     near_duplicate_similarity: float | None = None
+    story_features: ArticleFeatures | None = None  # what story matching compares (entities, numbers, terms, embedding)
     story_id: str | None = None
 
 

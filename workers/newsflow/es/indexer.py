@@ -4,7 +4,8 @@ A later copy of a known text under another URL becomes a syndication record on
 the owner's document instead of a new document; a near duplicate is indexed
 with `duplicate_of`. Articles are written with scripted upserts keyed by the
 URL hash, so re-delivery after a crash rewrites the same document, and an
-original that arrives after its copy keeps the copy's record.
+original that arrives after its copy keeps the copy's record. Each article is
+placed in a story (`newsflow.es.stories`), whose update rides in the same bulk.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from newsflow.errors import PermanentError, TransientError
 from newsflow.es.bulk import BulkOp, BulkSender, FetchGate, ItemError
 from newsflow.es.dedup import ExactDuplicates, NearDuplicates
 from newsflow.es.indices import IndexNames, script_id
+from newsflow.es.stories import Stories
 from newsflow.models import Article, DeadLetter
 from newsflow.settings import Settings
 
@@ -107,6 +109,7 @@ class ArticleIndexer:
         self._exact = ExactDuplicates(self._sender, settings)
         self._near = NearDuplicates(self._sender, settings) if settings.neardup_enabled else None
         self._alias = IndexNames.from_settings(settings).articles_alias
+        self._stories = Stories(self._sender, settings, self._alias) if settings.stories_enabled else None
         self._upsert_script = script_id(settings, "upsert_article")
         self._syndication_script = script_id(settings, "add_syndication")
 
@@ -122,6 +125,7 @@ class ArticleIndexer:
         settled = [article for article in latest_by_id.values() if article.content_hash in owners]
         originals = [article for article in settled if owners[article.content_hash] == article.id]
         signature_ops = await self._near.resolve(originals) if self._near else []
+        story_ops = await self._stories.resolve(settled, owners) if self._stories else []
         documents: dict[str, dict[str, Any]] = {}
         operations = []
         for article in settled:
@@ -131,9 +135,9 @@ class ArticleIndexer:
                 operations.append(self._upsert_op(article, documents[article.id]))
             else:
                 operations.append(self._syndication_op(article, owner_id, now))
-        for op, error in await self._sender.send(operations + signature_ops):
-            if "update" not in op.action:
-                continue  # a signature record: its failure only weakens later near-duplicate checks
+        for op, error in await self._sender.send(operations + signature_ops + story_ops):
+            if next(iter(op.action.values()))["_index"] != self._alias:
+                continue  # a signature or story record: its failure only weakens later matching
             if error is not None:
                 report.add_failure(op.article, error, now)
                 continue

@@ -15,7 +15,8 @@ from newsflow.settings import Settings
 ARTICLES_TEMPLATE = "elasticsearch/articles.v2.json"
 FINGERPRINTS_TEMPLATE = "elasticsearch/fingerprints.v1.json"
 NEARDUP_TEMPLATE = "elasticsearch/neardup.v1.json"
-SCRIPTS = ("upsert_article", "add_syndication")
+STORIES_TEMPLATE = "elasticsearch/stories.v1.json"
+SCRIPTS = ("upsert_article", "add_syndication", "update_story")
 # Component templates (shared settings such as text analysis), referenced by name in `composed_of`.
 COMPONENT_TEMPLATES = {"text_analysis": "elasticsearch/text_analysis.v1.json"}
 # Appended to the article upsert: the collapse keys follow every write of an article.
@@ -31,6 +32,7 @@ class IndexNames:
     articles_index: str
     fingerprints_index: str
     neardup_index: str
+    stories_index: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndexNames:
@@ -40,6 +42,7 @@ class IndexNames:
             articles_index=f"{settings.articles_alias}-v{version}",
             fingerprints_index=settings.fingerprints_index,
             neardup_index=settings.neardup_index,
+            stories_index=settings.stories_index,
         )
 
     def templates(self) -> dict[str, tuple[str, str]]:
@@ -48,6 +51,7 @@ class IndexNames:
             f"{self.articles_alias}-template": (ARTICLES_TEMPLATE, f"{self.articles_alias}-v*"),
             f"{self.fingerprints_index}-template": (FINGERPRINTS_TEMPLATE, self.fingerprints_index),
             f"{self.neardup_index}-template": (NEARDUP_TEMPLATE, self.neardup_index),
+            f"{self.stories_index}-template": (STORIES_TEMPLATE, self.stories_index),
         }
 
     def indices(self) -> dict[str, str]:
@@ -56,6 +60,7 @@ class IndexNames:
             self.articles_index: ARTICLES_TEMPLATE,
             self.fingerprints_index: FINGERPRINTS_TEMPLATE,
             self.neardup_index: NEARDUP_TEMPLATE,
+            self.stories_index: STORIES_TEMPLATE,
         }
 
 
@@ -150,7 +155,7 @@ def delete_all(client: Elasticsearch, settings: Settings) -> None:
     """Remove this prefix's indices, templates and scripts (used by tests to clean up)."""
     names = IndexNames.from_settings(settings)
     # Elasticsearch refuses wildcard deletes (action.destructive_requires_name): resolve the names first.
-    patterns = [f"{names.articles_alias}-v*", names.fingerprints_index, names.neardup_index]
+    patterns = [f"{names.articles_alias}-v*", names.fingerprints_index, names.neardup_index, names.stories_index]
     existing = client.indices.get(
         index=",".join(patterns), allow_no_indices=True, ignore_unavailable=True, expand_wildcards="all"
     )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsflow.evaluation import langid
+from newsflow.evaluation import langid, neardup, stories
 from newsflow.evaluation.report import SKIPPED, PartReport
 from newsflow.settings import Settings
 
@@ -30,8 +30,8 @@ class Part:
 PARTS: dict[str, Part] = {
     "langid": Part(("langid.jsonl",), langid.evaluate),
     "ner": Part(("ner_en.jsonl", "ner_ar.jsonl"), None),
-    "stories": Part(("same_story_pairs.jsonl",), None),
-    "neardup": Part(("paraphrase_pairs_en.jsonl",), None),
+    "stories": Part(("same_story_pairs.jsonl",), stories.evaluate),
+    "neardup": Part(("same_story_pairs.jsonl", "paraphrase_pairs_en.jsonl"), neardup.evaluate),
 }
 
 

@@ -1,0 +1,212 @@
+"""Story state shared by every worker: the stories index.
+
+Per batch: the story ids the articles (and the originals of duplicates) already
+have are read from the articles index, so a re-delivered article keeps its
+story and a copy joins its original's. The other articles look up candidate
+stories with one `msearch`: stories active within the window around the
+article that share its rarest keys (weighted `term` clauses) or, with
+embeddings, lie nearest to it (kNN on the centroid). `StoryAssigner` scores
+them and decides; the story updates go out in the same bulk as the articles.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from newsflow.errors import TransientError
+from newsflow.es.bulk import BulkOp, BulkSender
+from newsflow.es.indices import script_id
+from newsflow.models import Article
+from newsflow.settings import Settings
+from newsflow.stories.assign import Assignment, StoryAssigner, seen_at
+from newsflow.stories.scoring import ENTITY_PREFIX, NUMBER_PREFIX, STORY_KEYS, STORY_TERMS, Story
+
+# Key clauses per candidate query, rarest first: enough to find the story, cheap for the index.
+QUERY_KEYS = 60
+KNN_CANDIDATES = 50
+
+
+def iso_time(moment: datetime) -> str:
+    """One fixed ISO-8601 UTC form, so that the update script can compare times as text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def key_clause(key: str, weight: float) -> dict[str, Any]:
+    """A `term` clause on the stories-index field holding this story key, boosted by its rarity."""
+    field, value = "terms", key
+    for prefix, prefixed_field in ((ENTITY_PREFIX, "entity_ids"), (NUMBER_PREFIX, "numbers")):
+        if key.startswith(prefix):
+            field, value = prefixed_field, key[len(prefix) :]
+    return {"term": {field: {"value": value, "boost": weight}}}
+
+
+def story_from_source(source: dict[str, Any]) -> Story:
+    counts = source.get("counts", {})
+    centroid = source.get("centroid")
+    return Story(
+        id=source["story_id"],
+        first_seen=datetime.fromisoformat(source["first_seen"]),
+        last_seen=datetime.fromisoformat(source["last_seen"]),
+        article_count=source["article_count"],
+        entities=Counter(counts.get("entities", {})),
+        numbers=Counter(counts.get("numbers", {})),
+        terms=Counter(counts.get("terms", {})),
+        language_counts=Counter(counts.get("languages", {})),
+        outlets=set(source.get("outlets", [])),
+        centroid=np.asarray(centroid, dtype=np.float32) if centroid else None,
+        embedded_count=source.get("embedded_count", 0),
+    )
+
+
+class Stories:
+    def __init__(self, sender: BulkSender, settings: Settings, articles_alias: str) -> None:
+        self._sender = sender
+        self._index = settings.stories_index
+        self._articles = articles_alias
+        self._candidates = settings.story_candidates
+        self._script = script_id(settings, "update_story")
+        self.assigner = StoryAssigner(settings)
+
+    async def resolve(self, articles: Sequence[Article], owners: dict[str, str]) -> list[BulkOp]:
+        """Set `story_id` on every article that has story features; return the story updates.
+
+        `owners`: content hash -> the article owning that text; a syndicated copy joins its owner's
+        story and a near duplicate its original's."""
+        placed = [article for article in articles if article.story_features is not None]
+        if not placed:
+            return []
+        now = datetime.now(UTC)
+        originals = {article.id: self._original(article, owners) for article in placed}
+        known = await self._known_story_ids([*originals, *filter(None, originals.values())])
+        prepared = {article.id: self.assigner.prepare(article.story_features) for article in placed}
+        searching = [article for article in placed if article.id not in known and originals[article.id] not in known]
+        stored = await self._stored_candidates(searching, prepared, now)
+        assigned: dict[str, str] = {}
+        operations = []
+        # Originals first, so that their copies in the same batch find their story.
+        for article in sorted(placed, key=lambda a: originals[a.id] is not None):
+            original = originals[article.id]
+            owner_story = assigned.get(original) or known.get(original)
+            if owner_story and owners.get(article.content_hash, article.id) != article.id:
+                # A syndicated copy has no document of its own: it lends its outlet, not another count.
+                article.story_id = owner_story
+                operations.append(self._copy_op(article, owner_story, now))
+                continue
+            known_story = known.get(article.id) or owner_story
+            key_terms = prepared[article.id][0]
+            assignment = self.assigner.assign(
+                article, article.story_features, key_terms, stored.get(article.id, []), now, known_story
+            )
+            article.story_id = assigned[article.id] = assignment.story_id
+            if known.get(article.id) is None:  # a re-delivered article is already counted in its story
+                operations.append(self._update_op(assignment, now))
+        return operations
+
+    @staticmethod
+    def _original(article: Article, owners: dict[str, str]) -> str | None:
+        owner = owners.get(article.content_hash, article.id)
+        if owner != article.id:
+            return owner
+        return article.near_duplicate_of
+
+    async def _known_story_ids(self, article_ids: list[str]) -> dict[str, str]:
+        """article id -> its story id, for the given articles already placed (in memory or indexed)."""
+        known = {article_id: self.assigner.story_of(article_id) for article_id in set(article_ids)}
+        missing = sorted(article_id for article_id, story_id in known.items() if story_id is None)
+        if missing:
+            # A search, not mget: the alias spans two indices while a migration runs.
+            response = await self._sender.call(
+                self._sender.client.search,
+                index=self._articles,
+                query={"ids": {"values": missing}},
+                source=["story_id"],
+                size=len(missing),
+            )
+            for hit in response["hits"]["hits"]:
+                known[hit["_id"]] = hit["_source"].get("story_id")
+        return {article_id: story_id for article_id, story_id in known.items() if story_id}
+
+    async def _stored_candidates(
+        self, articles: list[Article], prepared: dict[str, tuple[list[str], list[str]]], now: datetime
+    ) -> dict[str, list[Story]]:
+        if not articles:
+            return {}
+        searches: list[dict[str, Any]] = []
+        for article in articles:
+            searches.append({"index": self._index})
+            searches.append(self._candidate_query(article, prepared[article.id][1], now))
+        response = await self._sender.call(self._sender.client.msearch, searches=searches)
+        candidates = {}
+        for article, result in zip(articles, response["responses"], strict=True):
+            if "error" in result:
+                raise TransientError(f"story lookup failed: {result['error']}")
+            candidates[article.id] = [story_from_source(hit["_source"]) for hit in result["hits"]["hits"]]
+        return candidates
+
+    def _candidate_query(self, article: Article, keys: list[str], now: datetime) -> dict[str, Any]:
+        when, window = seen_at(article, now), self.assigner.window
+        active = [
+            {"range": {"last_seen": {"gte": iso_time(when - window)}}},
+            {"range": {"first_seen": {"lte": iso_time(when + window)}}},
+        ]
+        idf = self.assigner.scorer.frequencies.idf
+        rarest = sorted(keys, key=idf, reverse=True)[:QUERY_KEYS]
+        body: dict[str, Any] = {
+            "size": self._candidates,
+            "query": {
+                "bool": {
+                    "filter": active,
+                    "should": [key_clause(key, idf(key)) for key in rarest],
+                    "minimum_should_match": 1,
+                }
+            },
+        }
+        embedding = article.story_features.embedding
+        if embedding is not None:
+            body["knn"] = {
+                "field": "centroid",
+                "query_vector": embedding.tolist(),
+                "k": self._candidates,
+                "num_candidates": KNN_CANDIDATES,
+                "filter": active,
+            }
+        return body
+
+    def _copy_op(self, article: Article, story_id: str, now: datetime) -> BulkOp:
+        params = {"copy": {"outlet": article.outlet, "language": article.story_features.language}, "now": iso_time(now)}
+        return BulkOp(
+            article,
+            {"update": {"_index": self._index, "_id": story_id, "retry_on_conflict": 5}},
+            {"script": {"id": self._script, "params": params}},
+        )
+
+    def _update_op(self, assignment: Assignment, now: datetime) -> BulkOp:
+        article = assignment.article
+        features = article.story_features
+        embedding = features.embedding
+        params = {
+            "story_id": assignment.story_id,
+            "now": iso_time(now),
+            "max_keys": STORY_KEYS,
+            "max_terms": STORY_TERMS,
+            "article": {
+                "title": article.title,
+                "seen_at": iso_time(assignment.seen_at),
+                "outlet": article.outlet,
+                "language": features.language,
+                "entities": sorted(features.entities),
+                "numbers": sorted(features.numbers),
+                "terms": assignment.key_terms,
+                "embedding": [round(float(value), 6) for value in embedding] if embedding is not None else None,
+            },
+        }
+        return BulkOp(
+            article,
+            {"update": {"_index": self._index, "_id": assignment.story_id, "retry_on_conflict": 5}},
+            {"scripted_upsert": True, "upsert": {}, "script": {"id": self._script, "params": params}},
+        )

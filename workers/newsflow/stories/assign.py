@@ -1,0 +1,181 @@
+"""Online story assignment: each article joins the most probable recent story, or opens its own.
+
+`StoryAssigner` holds no I/O: the Elasticsearch side (`newsflow.es.stories`)
+gives it the stored candidates and the story ids already known, and sends the
+updates it returns. Stories this worker touched recently are kept in memory
+(`RecentStories`): the index makes an update searchable only after its next
+refresh, and an article must find a story opened earlier in its own batch.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from newsflow.models import Article
+from newsflow.settings import Settings
+from newsflow.stories.features import ArticleFeatures
+from newsflow.stories.scoring import DocumentFrequencies, Story, StoryScorer, entity_key, frequency_keys, number_key
+
+# Covers the refresh gap and a batch's own stories, not the window.
+RECENT_STORIES = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """The story an article belongs to, and what it adds to that story."""
+
+    article: Article
+    story_id: str
+    opened: bool  # the article opened this story
+    probability: float | None  # fit to the story it joined by scoring; None when opened or inherited
+    key_terms: list[str]
+    seen_at: datetime
+
+
+def seen_at(article: Article, now: datetime) -> datetime:
+    """The article's place in time: when it was published, else when it arrived."""
+    if article.published_at is None or article.published_at.tzinfo is None:
+        return now
+    return article.published_at.astimezone(UTC)
+
+
+def story_keys(features: ArticleFeatures, key_terms: list[str]) -> list[str]:
+    """The keys by which a story is found: the same space in memory and in the stories index."""
+    return [
+        *(entity_key(entity) for entity in features.entities),
+        *(number_key(number) for number in features.numbers),
+        *key_terms,
+    ]
+
+
+class RecentStories:
+    """Stories this worker updated lately, found by shared key; least recently updated forgotten first."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._stories: OrderedDict[str, Story] = OrderedDict()
+        self._keys: dict[str, list[str]] = {}
+        self._by_key: dict[str, set[str]] = defaultdict(set)
+
+    def get(self, story_id: str) -> Story | None:
+        return self._stories.get(story_id)
+
+    def candidates(self, keys: list[str], embedding: np.ndarray | None, nearest: int) -> list[Story]:
+        """Stories sharing a key, and (as kNN does in the index) the `nearest` by centroid."""
+        ids = set().union(*(self._by_key.get(key, ()) for key in keys))
+        if embedding is not None:
+            embedded = [story for story in self._stories.values() if story.centroid is not None]
+            if embedded:
+                centroids = np.stack([story.centroid for story in embedded])
+                closeness = centroids @ embedding / np.linalg.norm(centroids, axis=1)
+                ids.update(embedded[index].id for index in np.argsort(-closeness)[:nearest])
+        return [self._stories[story_id] for story_id in ids]
+
+    def put(self, story: Story) -> None:
+        self._forget(story.id)
+        self._stories[story.id] = story
+        keys = [entity_key(e) for e in story.entities] + [number_key(n) for n in story.numbers] + list(story.terms)
+        self._keys[story.id] = keys
+        for key in keys:
+            self._by_key[key].add(story.id)
+        while len(self._stories) > self._capacity:
+            self._forget(next(iter(self._stories)))
+
+    def _forget(self, story_id: str) -> None:
+        if self._stories.pop(story_id, None) is None:
+            return
+        for key in self._keys.pop(story_id):
+            members = self._by_key[key]
+            members.discard(story_id)
+            if not members:
+                del self._by_key[key]
+
+
+class StoryAssigner:
+    def __init__(
+        self, settings: Settings, frequencies: DocumentFrequencies | None = None, recent_capacity: int = RECENT_STORIES
+    ) -> None:
+        self.scorer = StoryScorer(frequencies or DocumentFrequencies())
+        self.threshold = settings.story_threshold
+        self.window = timedelta(hours=settings.story_window_hours)
+        self.candidates = settings.story_candidates
+        self.recent = RecentStories(recent_capacity)
+        # The story of each article placed lately: its near duplicates may follow before the next refresh.
+        self._placed: OrderedDict[str, str] = OrderedDict()
+        self._placed_capacity = recent_capacity * 10
+
+    def story_of(self, article_id: str) -> str | None:
+        return self._placed.get(article_id)
+
+    def prepare(self, features: ArticleFeatures) -> tuple[list[str], list[str]]:
+        """Learn the article's key frequencies; return its key terms and the keys to look stories up by."""
+        self.scorer.frequencies.add(frequency_keys(features))
+        key_terms = self.scorer.key_terms(features)
+        return key_terms, story_keys(features, key_terms)
+
+    def assign(
+        self,
+        article: Article,
+        features: ArticleFeatures,
+        key_terms: list[str],
+        stored: list[Story],
+        now: datetime,
+        known_story: Story | str | None = None,
+    ) -> Assignment:
+        """Place one article. `known_story`: the story it must join (its own on re-delivery, or its
+        original's), as a loaded story or an id; else the best of `stored` and the recent stories
+        within the window, above the threshold; else a new story under the article's own id."""
+        when = seen_at(article, now)
+        if known_story is not None:
+            story_id = known_story if isinstance(known_story, str) else known_story.id
+            story = self.recent.get(story_id) or (known_story if isinstance(known_story, Story) else None)
+            self._place(article, story_id, story, features, key_terms, when)
+            return Assignment(article, story_id, False, None, key_terms, when)
+        best, best_probability = None, self.threshold
+        for story in self._candidates(stored, features, key_terms, when):
+            probability = self.scorer.probability(features, story)
+            if probability >= best_probability:
+                best, best_probability = story, probability
+        if best is None:
+            story = Story(id=article.id, first_seen=when, last_seen=when)
+            self._place(article, story.id, story, features, key_terms, when)
+            return Assignment(article, story.id, True, None, key_terms, when)
+        self._place(article, best.id, best, features, key_terms, when)
+        return Assignment(article, best.id, False, best_probability, key_terms, when)
+
+    def _candidates(
+        self, stored: list[Story], features: ArticleFeatures, key_terms: list[str], when: datetime
+    ) -> list[Story]:
+        """Stored and recent stories active within the window; this worker's copy is the fresher one."""
+        by_id = {story.id: story for story in stored}
+        keys = story_keys(features, key_terms)
+        for story in self.recent.candidates(keys, features.embedding, self.candidates):
+            if story.article_count >= by_id.get(story.id, story).article_count:
+                by_id[story.id] = story
+        return [
+            story
+            for story in by_id.values()
+            if story.last_seen >= when - self.window and story.first_seen <= when + self.window
+        ]
+
+    def _place(
+        self,
+        article: Article,
+        story_id: str,
+        story: Story | None,
+        features: ArticleFeatures,
+        key_terms: list[str],
+        when: datetime,
+    ) -> None:
+        """Remember where the article went and, when the story is at hand, fold the article into it."""
+        self._placed[article.id] = story_id
+        self._placed.move_to_end(article.id)
+        while len(self._placed) > self._placed_capacity:
+            self._placed.popitem(last=False)
+        if story is not None:
+            story.add(features, key_terms, article.outlet, when)
+            self.recent.put(story)

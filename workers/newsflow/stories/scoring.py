@@ -1,0 +1,198 @@
+"""How well an article fits a story: weighted key overlap per signal, combined into one probability.
+
+A story is the running aggregate of its articles (`Story`): for each key, how
+many of its articles carry it, plus the mean of their embeddings. Keys are
+weighted by rarity (`DocumentFrequencies`, learned online from the articles
+seen), so "Egypt" or "government" say little and "Bortnikov" or "125" a lot.
+
+Each signal gives a cosine between the article's and the story's weighted keys:
+entities, numbers, terms (only against the story's articles in the article's
+own language), and the embedding centroid. A logistic model turns them into
+P(same story), one model per set of signals a comparison can have: terms
+cannot match across languages, so an article meeting a story with no article
+in its language is scored by a model fitted without them (likewise without the
+embedding when it is off). All were fitted on one half of the development pairs
+(docs/quality.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from newsflow.stories.features import ArticleFeatures
+
+# Key terms an article contributes to its story (highest tf-idf first), and that a story keeps.
+ARTICLE_TERMS = 40
+STORY_TERMS = 200
+STORY_KEYS = 200  # entities and numbers kept per story
+SIGNALS = ("entities", "numbers", "terms", "embedding")
+KeyOf = Callable[[str], str]  # an item (entity id, number, term) -> its key in the frequency space
+
+
+@dataclass(frozen=True, slots=True)
+class SignalModel:
+    """Logistic combination of the signal cosines; missing signals count as 0."""
+
+    intercept: float
+    weights: Mapping[str, float]
+
+    def probability(self, signals: Mapping[str, float]) -> float:
+        z = self.intercept + sum(weight * signals.get(name, 0.0) for name, weight in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+def model_signals(same_language: bool, embedded: bool) -> tuple[str, ...]:
+    """The signals a comparison can have: terms only within one language, the embedding only when on."""
+    return tuple(s for s in SIGNALS if (same_language or s != "terms") and (embedded or s != "embedding"))
+
+
+MODEL_KEYS = ((True, True), (False, True), (True, False), (False, False))  # (same language, embedded)
+# Fitted by `newsflow.evaluation.stories.fit_models` on the fitting half of the development pairs.
+MODELS = {
+    (True, True): SignalModel(-2.29, {"entities": 0.0, "numbers": 0.92, "terms": 1.87, "embedding": 2.85}),
+    (False, True): SignalModel(-2.2, {"entities": 0.1, "numbers": 1.04, "embedding": 3.21}),
+    (True, False): SignalModel(-1.05, {"entities": 0.27, "numbers": 1.34, "terms": 2.63}),
+    (False, False): SignalModel(-0.71, {"entities": 0.48, "numbers": 1.67}),
+}
+
+
+class DocumentFrequencies:
+    """In how many of the articles seen each key occurs; bounded by forgetting the rarest keys."""
+
+    def __init__(self, max_keys: int = 500_000) -> None:
+        self.documents = 0
+        self._counts: Counter[str] = Counter()
+        self._max_keys = max_keys
+
+    def add(self, keys: Iterable[str]) -> None:
+        self.documents += 1
+        self._counts.update(set(keys))
+        if len(self._counts) > self._max_keys:
+            # Keys seen once are mostly typos and one-off names: dropping them keeps the common keys' weights.
+            self._counts = Counter({key: count for key, count in self._counts.items() if count > 1})
+
+    def idf(self, key: str) -> float:
+        """Smoothed inverse document frequency: 1 for a key in every article, higher for rarer keys."""
+        return math.log((1 + self.documents) / (1 + self._counts.get(key, 0))) + 1.0
+
+
+# Key namespaces; term keys are `<language>:<stem>`, and no language code is one letter.
+ENTITY_PREFIX = "e:"
+NUMBER_PREFIX = "n:"
+
+
+def entity_key(entity_id: str) -> str:
+    return f"{ENTITY_PREFIX}{entity_id}"
+
+
+def number_key(number: str) -> str:
+    return f"{NUMBER_PREFIX}{number}"
+
+
+def frequency_keys(features: ArticleFeatures) -> list[str]:
+    """The keys of an article in the document-frequency space (one namespace for all signals)."""
+    return [
+        *(entity_key(entity) for entity in features.entities),
+        *(number_key(number) for number in features.numbers),
+        *features.terms,
+    ]
+
+
+@dataclass(slots=True)
+class Story:
+    """Running aggregate of a story's articles (mirrors a stories-index document)."""
+
+    id: str
+    first_seen: datetime
+    last_seen: datetime
+    article_count: int = 0
+    entities: Counter[str] = field(default_factory=Counter)  # articles mentioning each entity id
+    numbers: Counter[str] = field(default_factory=Counter)
+    terms: Counter[str] = field(default_factory=Counter)  # articles having each `<language>:<stem>` as key term
+    language_counts: Counter[str] = field(default_factory=Counter)  # articles per language
+    outlets: set[str] = field(default_factory=set)
+    centroid: np.ndarray | None = None  # mean of the articles' embeddings
+    embedded_count: int = 0
+
+    def add(self, features: ArticleFeatures, key_terms: list[str], outlet: str, seen_at: datetime) -> None:
+        """Fold one article into the aggregate (the same arithmetic as the index's update script)."""
+        self.article_count += 1
+        self.first_seen = min(self.first_seen, seen_at)
+        self.last_seen = max(self.last_seen, seen_at)
+        self.entities.update(set(features.entities))
+        self.numbers.update(set(features.numbers))
+        self.terms.update(key_terms)
+        self.language_counts[features.language] += 1
+        self.outlets.add(outlet)
+        if features.embedding is not None:
+            total = features.embedding
+            if self.centroid is not None:
+                total = total + self.centroid * self.embedded_count
+            self.embedded_count += 1
+            self.centroid = total / self.embedded_count
+        self.entities = _top(self.entities, STORY_KEYS)
+        self.numbers = _top(self.numbers, STORY_KEYS)
+        self.terms = _top(self.terms, STORY_TERMS)
+
+
+def _top(counts: Counter[str], limit: int) -> Counter[str]:
+    return counts if len(counts) <= limit else Counter(dict(counts.most_common(limit)))
+
+
+class StoryScorer:
+    def __init__(self, frequencies: DocumentFrequencies) -> None:
+        self.frequencies = frequencies
+
+    def key_terms(self, features: ArticleFeatures) -> list[str]:
+        """The article's most distinctive terms (tf-idf), the ones it contributes to a story."""
+        weights = self._weights(features.terms, str)
+        return sorted(weights, key=weights.__getitem__, reverse=True)[:ARTICLE_TERMS]
+
+    def signals(self, features: ArticleFeatures, story: Story) -> dict[str, float]:
+        """Cosine per signal between the article and the story; absent when either side lacks it."""
+        found: dict[str, float] = {}
+        for name, article_counts, story_counts, members, key in (
+            ("entities", features.entities, story.entities, story.article_count, entity_key),
+            ("numbers", features.numbers, story.numbers, story.article_count, number_key),
+        ):
+            if article_counts and story_counts:
+                found[name] = self._cosine(article_counts, story_counts, members, key)
+        same_language = story.language_counts.get(features.language, 0)
+        if same_language and features.terms:
+            key_terms = {term: features.terms[term] for term in self.key_terms(features)}
+            prefix = f"{features.language}:"
+            story_terms = {term: count for term, count in story.terms.items() if term.startswith(prefix)}
+            if story_terms:
+                found["terms"] = self._cosine(key_terms, story_terms, same_language, str)
+        if features.embedding is not None and story.centroid is not None:
+            norm = float(np.linalg.norm(story.centroid))
+            found["embedding"] = float(features.embedding @ story.centroid) / norm if norm else 0.0
+        return found
+
+    def probability(self, features: ArticleFeatures, story: Story) -> float:
+        """P(the article belongs to the story)."""
+        same_language = bool(story.language_counts.get(features.language))
+        embedded = features.embedding is not None and story.centroid is not None
+        return MODELS[same_language, embedded].probability(self.signals(features, story))
+
+    def _weights(self, counts: Mapping[str, float], key: KeyOf) -> dict[str, float]:
+        """Sublinear term frequency x idf."""
+        idf = self.frequencies.idf
+        return {item: (1.0 + math.log(count)) * idf(key(item)) for item, count in counts.items() if count > 0}
+
+    def _cosine(
+        self, article_counts: Mapping[str, float], story_counts: Mapping[str, float], members: int, key: KeyOf
+    ) -> float:
+        """Cosine of the article's tf-idf vector with the story's (share of its articles carrying a key x idf)."""
+        article = self._weights(article_counts, key)
+        story = {item: count / members * self.frequencies.idf(key(item)) for item, count in story_counts.items()}
+        dot = sum(weight * story.get(item, 0.0) for item, weight in article.items())
+        if not dot:
+            return 0.0
+        return dot / math.sqrt(sum(w * w for w in article.values()) * sum(w * w for w in story.values()))
