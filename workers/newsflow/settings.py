@@ -78,7 +78,10 @@ class Settings(BaseSettings):
     batch_size: int = Field(500, ge=1, description="messages enriched and bulk-indexed together")
     batch_timeout_s: float = Field(1.0, gt=0, description="longest wait to fill a batch")
     bulk_backoff_s: float = Field(
-        0.5, gt=0, description="first delay before re-sending what Elasticsearch refused transiently; doubles, max 30 s"
+        0.5, gt=0, description="first delay before re-sending what Elasticsearch refused transiently; doubles"
+    )
+    bulk_max_backoff_s: float = Field(
+        30.0, gt=0, description="longest delay between two attempts (also while Elasticsearch or Kafka is away)"
     )
     commit_interval_s: float = Field(1.0, gt=0, description="how often acknowledged offsets are committed")
     bulk_max_retries: int = Field(

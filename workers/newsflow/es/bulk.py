@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Wrong or missing credentials: wait for an operator instead of dead-lettering every message.
 CREDENTIALS_STATUS = frozenset({401, 403})
-MAX_BACKOFF_S = 30.0
 # Below Elasticsearch's default http.max_content_length (100 MB), like elasticsearch-py's helpers.
 MAX_REQUEST_BYTES = 50 * 2**20
 STAGE = "index"
@@ -85,6 +84,7 @@ class BulkSender:
     def __init__(self, client: AsyncElasticsearch, settings: Settings, gate: FetchGate | None = None) -> None:
         self.client = client
         self._first_backoff_s = settings.bulk_backoff_s
+        self._max_backoff_s = settings.bulk_max_backoff_s
         self._max_retries = settings.bulk_max_retries
         self._gate = gate or AlwaysOpen()
 
@@ -160,9 +160,14 @@ class BulkSender:
 
     async def _backoff(self, attempt: int, why: str) -> None:
         """Exponential back-off with jitter, capped (offsets stay uncommitted meanwhile)."""
-        delay = min(MAX_BACKOFF_S, self._first_backoff_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+        delay = backoff_delay(attempt, self._first_backoff_s, self._max_backoff_s)
         log.warning("%s; retry %d in %.1fs", why, attempt, delay)
         await asyncio.sleep(delay)
+
+
+def backoff_delay(attempt: int, first_s: float, max_s: float) -> float:
+    """Exponential back-off, capped, with jitter so that workers refused together do not retry together."""
+    return min(max_s, first_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
 def _chunks(operations: list[BulkOp]) -> Iterator[tuple[list[BulkOp], bytes]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,7 +33,7 @@ from faust.types import TP, EventT
 
 from newsflow import metrics
 from newsflow.errors import PermanentError
-from newsflow.es.bulk import MAX_BACKOFF_S
+from newsflow.es.bulk import backoff_delay
 from newsflow.es.client import async_client
 from newsflow.es.dedup import expire_state
 from newsflow.es.indexer import ArticleIndexer, IndexReport
@@ -50,6 +49,8 @@ STATE_EXPIRY_INTERVAL_S = 600.0
 HEADER_PREFIX = "newsflow."
 # One line per Elasticsearch request drowns the batch summaries; failures are still logged as warnings.
 logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
+# Our own back-off warnings say when Elasticsearch is away; the node pool would say it twice.
+logging.getLogger("elastic_transport.node_pool").setLevel(logging.ERROR)
 
 ResultT = TypeVar("ResultT")
 
@@ -227,8 +228,7 @@ class BatchProcessor:
                     if attempt == 1:
                         self._pauser.close()
                     metrics.RETRIES.labels("batch").inc()
-                    delay = min(MAX_BACKOFF_S, self._settings.bulk_backoff_s * 2 ** (attempt - 1))
-                    delay *= random.uniform(0.5, 1.0)
+                    delay = backoff_delay(attempt, self._settings.bulk_backoff_s, self._settings.bulk_max_backoff_s)
                     log.warning(
                         "%s the batch failed (%s: %s); retry %d in %.1fs", what, type(exc).__name__, exc, attempt, delay
                     )
