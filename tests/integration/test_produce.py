@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from newsflow import paths
-from newsflow.kafka.admin import admin_client
+from newsflow.kafka.admin import admin_client, topic_specs
 from newsflow.kafka.producer import ProduceCounts, produce_inputs
 from newsflow.kafka.reader import read_records
 from newsflow.settings import Settings
@@ -63,13 +63,13 @@ def test_cli_reads_json_lines_from_stdin_and_reports_json(settings: Settings) ->
         assert result.returncode == 0, result.stderr.decode()
         report = orjson.loads(result.stdout)
         assert report["topic"] == own.topic_raw
-        assert sorted(report["topics_created"]) == sorted([own.topic_raw, own.topic_dlq])
+        assert sorted(report["topics_created"]) == sorted(topic_specs(own))
         sent = (report["files_read"], report["messages_sent"], report["failed_sends"])
         assert sent == (1, len(lines_of(MALFORMED)), 0)
         assert len(read_records(own, own.topic_raw)) == len(lines_of(MALFORMED))
     finally:
         admin = admin_client(own)
         try:
-            admin.delete_topics([own.topic_raw, own.topic_dlq], raise_errors=False)
+            admin.delete_topics(list(topic_specs(own)), raise_errors=False)
         finally:
             admin.close()
