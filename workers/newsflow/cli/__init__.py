@@ -24,7 +24,20 @@ err_console = Console(stderr=True)
 
 def _register_commands() -> None:
     # Imported here so `newsflow --help` stays fast and each command module owns its options.
-    from newsflow.cli import api, demo, evaluate, index, kibana, produce, search, services, setup, worker
+    from newsflow.cli import (
+        api,
+        bench,
+        demo,
+        entities,
+        evaluate,
+        index,
+        kibana,
+        produce,
+        search,
+        services,
+        setup,
+        worker,
+    )
 
     app.add_typer(services.app, name="services")
     app.command("setup")(setup.setup)
@@ -36,6 +49,8 @@ def _register_commands() -> None:
     app.add_typer(kibana.app, name="kibana")
     app.command("demo")(demo.demo)
     app.command("eval")(evaluate.evaluate)
+    app.command("bench")(bench.bench)
+    app.add_typer(entities.app, name="entities")
 
 
 def main() -> None:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 DEFAULT_DATA_DIR = Path("../shared/data")
 
+app = typer.Typer(help="Entities: look up what a text matches, draft alias records, train the Arabic NER model.")
+
 
 def _scores_table(title: str, result: dict[str, Any]) -> Table:
     table = Table(title=title)
@@ -50,6 +52,7 @@ def _markdown_scores(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@app.command("train-ar")
 def train_ner_ar(
     data: Path = typer.Option(DEFAULT_DATA_DIR, help="Folder with ner_ar_train.jsonl and ner_ar.jsonl (not copied)."),
     output: Path | None = typer.Option(None, help="Model folder to write; default: the one shipped in the package."),
@@ -137,6 +140,7 @@ the weakest type, and mention spans include attached prefixes (والقاعدة)
 """
 
 
+@app.command("extend")
 def extend_aliases(
     names: list[str] = typer.Argument(..., help="English names to add, e.g. 'Sergei Shoigu'."),
     entity_type: str = typer.Option("PER", "--type", help="PER, ORG, LOC or MISC."),
@@ -164,6 +168,7 @@ def extend_aliases(
     typer.echo(f"{len(added)} records drafted in {output}: check the Arabic spellings before using the file.")
 
 
+@app.command("lookup")
 def lookup(
     text: str = typer.Argument(..., help="Text to annotate; '-' reads standard input."),
     language: str = typer.Option("en", help="Language of the text: en and ar also run the model."),

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsflow.evaluation import langid, neardup, stories
+from newsflow.evaluation import langid, neardup, ner, stories
 from newsflow.evaluation.report import SKIPPED, PartReport
 from newsflow.settings import Settings
 
@@ -24,12 +24,12 @@ from newsflow.settings import Settings
 @dataclass(frozen=True, slots=True)
 class Part:
     files: tuple[str, ...]  # the files it reads; with none of them present the part is skipped
-    evaluate: Callable[[Path, Settings], PartReport] | None  # None: not written yet
+    evaluate: Callable[[Path, Settings], PartReport]
 
 
 PARTS: dict[str, Part] = {
     "langid": Part(("langid.jsonl",), langid.evaluate),
-    "ner": Part(("ner_en.jsonl", "ner_ar.jsonl"), None),
+    "ner": Part(tuple(ner.FILES_BY_LANGUAGE.values()), ner.evaluate),
     "stories": Part(("same_story_pairs.jsonl",), stories.evaluate),
     "neardup": Part(("same_story_pairs.jsonl", "paraphrase_pairs_en.jsonl"), neardup.evaluate),
 }
@@ -40,9 +40,7 @@ def run_parts(data_dir: Path, names: list[str], settings: Settings) -> list[Part
     reports = []
     for name in names:
         part = PARTS[name]
-        if part.evaluate is None:
-            reports.append(PartReport(name, SKIPPED, "not implemented yet"))
-        elif not any((data_dir / file).is_file() for file in part.files):
+        if not any((data_dir / file).is_file() for file in part.files):
             reports.append(PartReport(name, SKIPPED, f"none of {', '.join(part.files)} in {data_dir}"))
         else:
             reports.append(part.evaluate(data_dir, settings))

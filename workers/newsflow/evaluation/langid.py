@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from newsflow.errors import NewsflowError
 from newsflow.evaluation.report import PartReport, ResultTable, percent
+from newsflow.evaluation.rows import read_rows
 from newsflow.settings import Settings
 from newsflow.stages.language import UNDETERMINED, detect_document, detect_text
 
@@ -50,25 +48,9 @@ class Tally:
         }
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise NewsflowError(f"{path}:{number}: not JSON ({exc})") from exc
-        missing = [name for name in REQUIRED_FIELDS if not isinstance(row.get(name), str)]
-        if missing:
-            raise NewsflowError(f"{path}:{number}: missing or non-text field(s) {', '.join(missing)}")
-        rows.append(row)
-    return rows
-
-
 def evaluate(data_dir: Path, settings: Settings) -> PartReport:
     path = data_dir / FILE
-    rows = read_rows(path)
+    rows = read_rows(path, REQUIRED_FIELDS)
     tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
     confusions: dict[str, Counter[str]] = defaultdict(Counter)
     started = time.perf_counter()

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from newsflow.evaluation.report import PartReport, ResultTable, percent
-from newsflow.evaluation.stories import Counts, read_pairs
+from newsflow.evaluation.rows import read_rows
+from newsflow.evaluation.stories import Counts
 from newsflow.settings import Settings
 from newsflow.stages.neardup import NearDuplicateSigner, Signature, near_duplicate_signer, similarity
 
@@ -111,7 +112,7 @@ def evaluate(data_dir: Path, settings: Settings) -> PartReport:
     tables = []
     notes = []
     if (data_dir / PAIRS_FILE).is_file():
-        pairs = synthetic_pairs(read_pairs(data_dir / PAIRS_FILE, ("text1", "text2")), random.Random(SEED))
+        pairs = synthetic_pairs(read_rows(data_dir / PAIRS_FILE, ("text1", "text2")), random.Random(SEED))
         started = time.perf_counter()
         decisions = _decide(signer, [(a, b) for _, a, b, _ in pairs], threshold)
         ms_per_text = 1000 * (time.perf_counter() - started) / (2 * len(pairs))
@@ -139,7 +140,7 @@ def evaluate(data_dir: Path, settings: Settings) -> PartReport:
             )
         )
     if (data_dir / PARAPHRASE_FILE).is_file():
-        rows = read_pairs(data_dir / PARAPHRASE_FILE, ("text1", "text2", "label"))
+        rows = read_rows(data_dir / PARAPHRASE_FILE, ("text1", "text2", "label"))
         decisions = _decide(signer, [(row["text1"], row["text2"]) for row in rows], threshold)
         counts = Counts()
         for row, predicted in zip(rows, decisions, strict=True):

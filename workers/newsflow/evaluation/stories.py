@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from newsflow.errors import NewsflowError
 from newsflow.evaluation.report import PartReport, ResultTable, percent
+from newsflow.evaluation.rows import read_rows
 from newsflow.models import Article, SourceMessage
 from newsflow.pipeline import Enricher
 from newsflow.settings import Settings
@@ -66,23 +66,6 @@ class Counts:
             "pairs": self.pairs,
             **precision_recall_f1(self.true_positive, self.false_positive, self.false_negative),
         }
-
-
-def read_pairs(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The JSON Lines rows of a pair file; a row missing a required field is an error, not a skip."""
-    rows = []
-    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise NewsflowError(f"{path}:{number}: not JSON ({exc})") from exc
-        missing = [name for name in required if name not in row]
-        if missing:
-            raise NewsflowError(f"{path}:{number}: missing field(s) {', '.join(missing)}")
-        rows.append(row)
-    return rows
 
 
 def precision_recall_f1(true_positive: int, false_positive: int, false_negative: int) -> dict[str, float]:
@@ -148,7 +131,7 @@ def joins_first_story(first: Article, second: Article, settings: Settings, frequ
 
 def evaluate(data_dir: Path, settings: Settings) -> PartReport:
     path = data_dir / FILE
-    rows = read_pairs(path, REQUIRED_FIELDS)
+    rows = read_rows(path, REQUIRED_FIELDS)
     started = time.perf_counter()
     articles = pair_articles(rows, settings)
     enriched_s = time.perf_counter() - started
@@ -204,7 +187,7 @@ def fit_models(data_dir: Path, settings: Settings) -> dict[str, Any]:
     One model per set of signals a comparison can have: terms only within one language,
     the embedding only when enabled. Paste the result into `newsflow.stories.scoring.MODELS`.
     """
-    rows = [row for row in read_pairs(data_dir / FILE, REQUIRED_FIELDS) if in_fitting_half(row)]
+    rows = [row for row in read_rows(data_dir / FILE, REQUIRED_FIELDS) if in_fitting_half(row)]
     articles = pair_articles(rows, settings)
     scorer = StoryScorer(learned_frequencies(articles))
     now = datetime.now(UTC)
