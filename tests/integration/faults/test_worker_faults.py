@@ -1,0 +1,184 @@
+"""At-least-once with idempotent writes, under faults: workers killed in the middle of a bulk,
+Elasticsearch stopped, the broker restarted. Afterwards every produced message is a document
+(or a copy recorded on one) or a dead letter, exactly once; no document exists twice.
+
+The services are the dedicated pair of conftest.py. Durations below are how long a fault is
+held, never a limit on how long something may take (those are polled with deadlines).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import pytest
+
+from newsflow.kafka.lag import consumer_progress
+from newsflow.kafka.producer import Message
+from newsflow.settings import Settings
+
+from .conftest import (
+    CuttableProxy,
+    DedicatedServices,
+    FaultWorker,
+    assert_nothing_lost_nothing_duplicated,
+    poison_messages,
+    produce,
+    run_id,
+    unique_articles,
+    wait_for,
+)
+
+KILLS = 3
+WAVE = 100  # articles produced before each fault (the slow variants: SLOW_WAVE)
+SLOW_WAVE = 1000
+POISON_SHARE = 0.03  # of each wave, messages the worker must dead-letter
+# Without fetching, a worker holds one batch and a bounded prefetch: a backlog on the topic must
+# not show up in its memory.
+RSS_GROWTH_LIMIT_BYTES = 100 * 2**20
+BROKER_DOWN_S = 10.0
+
+
+def wave(run: str, number: int, size: int = WAVE) -> list[Message]:
+    poison = poison_messages(max(1, int(size * POISON_SHARE)), f"{run}-{number}")
+    messages = unique_articles(size, run, start=number * size) + poison
+    random.Random(number).shuffle(messages)
+    return messages
+
+
+def consumed(worker: FaultWorker) -> float:
+    return worker.metrics().get("newsflow_messages_consumed_total", 0.0)
+
+
+def kill_during_bulk(services: DedicatedServices, victim: FaultWorker, timeout_s: float = 90) -> None:
+    """SIGKILL the worker while one of its bulk requests is in flight. Elasticsearch is frozen
+    first, so the request can neither be answered before the kill nor slip by unobserved."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with services.frozen("elasticsearch"):
+            try:
+                wait_for(lambda: victim.metrics().get("newsflow_bulk_requests_in_flight", 0) >= 1, 5, "a bulk")
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the worker sent no bulk request within {timeout_s:.0f}s") from None
+            else:
+                victim.kill()
+                return
+        time.sleep(0.5)  # it was held in another kind of request: let that through, then try again
+
+
+@pytest.mark.parametrize(
+    "size", [pytest.param(WAVE, id="small"), pytest.param(SLOW_WAVE, id="large", marks=pytest.mark.slow)]
+)
+def test_workers_killed_mid_bulk_lose_and_duplicate_nothing(
+    size: int,
+    dedicated_services: DedicatedServices,
+    fault_settings: Settings,
+    start_worker: Callable[..., FaultWorker],
+) -> None:
+    run = run_id()
+    produced: list[Message] = []
+    workers = [start_worker(), start_worker()]
+    for kill in range(KILLS):
+        victim = workers[kill % 2]
+        before = consumed(victim)
+        produced += (messages := wave(run, kill, size))
+        produce(fault_settings, messages)
+        wait_for(lambda: consumed(victim) > before, 180, "the worker to be processing the new wave")  # noqa: B023
+        kill_during_bulk(dedicated_services, victim)
+        workers[kill % 2] = start_worker()  # the survivor takes over first, then shares with this one
+    produced += (messages := wave(run, KILLS, size))
+    produce(fault_settings, messages)
+
+    accounting = assert_nothing_lost_nothing_duplicated(fault_settings, produced)
+    assert accounting.dead_lettered == {
+        message.key.decode() for message in produced if message.key.startswith(b"poison")
+    }
+    assert all(worker.process.poll() is None for worker in workers)
+
+
+@dataclass
+class Outage:
+    """What the worker did while Elasticsearch was away."""
+
+    group_joins_before: int
+    rss_before: int
+    rss_peak: int
+    fetching_paused: bool
+    committed: int  # offsets of articles.raw committed when the outage ended
+    end: int  # end offsets then
+
+
+def ingest_across_outage(
+    settings: Settings, worker: FaultWorker, outage: AbstractContextManager, outage_s: float, size: int
+) -> tuple[list[Message], Outage]:
+    """One wave before Elasticsearch goes away, two more (the backlog) while it is away for `outage_s`."""
+    run = run_id()
+    produced = wave(run, 0, size)
+    produce(settings, produced)
+    wait_for(lambda: worker.metrics().get("newsflow_documents_indexed_total", 0) > 0, 180, "the first documents")
+    joins_before, rss_before = worker.group_joins(), worker.rss_bytes()
+    with outage:
+        for number in (1, 2):
+            produced += (messages := wave(run, number, size))
+            produce(settings, messages)
+        rss_peak, paused = rss_before, False
+        outage_end = time.monotonic() + outage_s
+        while time.monotonic() < outage_end:
+            rss_peak = max(rss_peak, worker.rss_bytes())
+            paused |= worker.metrics().get("newsflow_fetching_paused") == 1
+            time.sleep(1)
+        committed, end = consumer_progress(settings)
+    return produced, Outage(joins_before, rss_before, rss_peak, paused, committed, end)
+
+
+def assert_outage_weathered(settings: Settings, worker: FaultWorker, produced: list[Message], outage: Outage) -> None:
+    accounting = assert_nothing_lost_nothing_duplicated(settings, produced)
+    print(f"RSS {outage.rss_before / 2**20:.0f} MB before the outage, peak {outage.rss_peak / 2**20:.0f} MB")
+    assert outage.fetching_paused and outage.committed < outage.end, "the worker should stop, its backlog uncommitted"
+    assert outage.rss_peak - outage.rss_before < RSS_GROWTH_LIMIT_BYTES
+    assert worker.group_joins() == outage.group_joins_before, "the outage made the worker rejoin its group"
+    assert worker.process.poll() is None
+    assert not accounting.dead_lettered - {
+        message.key.decode() for message in produced if message.key.startswith(b"poison")
+    }
+
+
+def test_elasticsearch_unreachable_pauses_fetching_and_loses_nothing(
+    fault_settings: Settings, es_proxy: CuttableProxy, start_worker: Callable[..., FaultWorker]
+) -> None:
+    """Connections refused for 15 s (a proxy cut: the node itself needs a minute to restart here)."""
+    worker = start_worker(es_url=es_proxy.url)
+    produced, outage = ingest_across_outage(fault_settings, worker, es_proxy.cut(), 15.0, WAVE)
+    assert_outage_weathered(fault_settings, worker, produced, outage)
+
+
+@pytest.mark.slow
+def test_elasticsearch_stopped_for_a_minute_pauses_fetching_and_loses_nothing(
+    dedicated_services: DedicatedServices, fault_settings: Settings, start_worker: Callable[..., FaultWorker]
+) -> None:
+    worker = start_worker()
+    outage = dedicated_services.stopped("elasticsearch")
+    produced, observed = ingest_across_outage(fault_settings, worker, outage, 60.0, SLOW_WAVE)
+    assert_outage_weathered(fault_settings, worker, produced, observed)
+
+
+def test_broker_restart_loses_and_duplicates_nothing(
+    dedicated_services: DedicatedServices, fault_settings: Settings, start_worker: Callable[..., FaultWorker]
+) -> None:
+    run = run_id()
+    worker = start_worker()
+    produced = wave(run, 0)
+    produce(fault_settings, produced)
+    wait_for(lambda: worker.metrics().get("newsflow_documents_indexed_total", 0) > 0, 180, "the first documents")
+
+    with dedicated_services.stopped("kafka"):
+        time.sleep(BROKER_DOWN_S)
+    produced += (messages := wave(run, 1))
+    produce(fault_settings, messages)
+
+    assert_nothing_lost_nothing_duplicated(fault_settings, produced)
+    assert worker.process.poll() is None
