@@ -50,8 +50,11 @@ def print_result(result: dict[str, Any], console: Console) -> None:
         if snippet:
             console.print(f"    {snippet}")
     for facet, buckets in result["facets"].items():
-        if buckets:
-            counts = ", ".join(f"{bucket.get('label', bucket['key'])} ({bucket['count']})" for bucket in buckets)
+        # The date histogram fills gaps with empty buckets (useful to a chart); a terminal line skips them.
+        counts = ", ".join(
+            f"{bucket.get('label', bucket['key'])} ({bucket['count']})" for bucket in buckets if bucket["count"]
+        )
+        if counts:
             console.print(f"[bold]{facet}:[/bold] {escape(counts)}")
     if result["next_cursor"]:
         console.print(f"[dim]next page: --cursor {result['next_cursor']}[/dim]")
