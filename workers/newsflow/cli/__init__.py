@@ -28,6 +28,7 @@ def _register_commands() -> None:
         api,
         bench,
         demo,
+        dlq,
         entities,
         evaluate,
         index,
@@ -44,6 +45,7 @@ def _register_commands() -> None:
     app.add_typer(index.app, name="index")
     app.command("produce")(produce.produce)
     app.command("worker")(worker.worker)
+    app.add_typer(dlq.app, name="dlq")
     app.command("search")(search.search)
     app.command("api")(api.api)
     app.add_typer(kibana.app, name="kibana")
