@@ -18,6 +18,7 @@ import socket
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -153,6 +154,16 @@ class FaultWorker(WorkerProcess):
                 if sample.name.startswith("newsflow_"):
                     samples[sample.name] = samples.get(sample.name, 0.0) + sample.value
         return samples
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """HTTP status and body of the worker's /health (0 and {} while its endpoint is not up)."""
+        try:
+            with urllib.request.urlopen(f"{self.metrics_url}/health", timeout=5) as response:
+                return response.status, orjson.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, orjson.loads(error.read())
+        except OSError:
+            return 0, {}
 
     def rss_bytes(self) -> int:
         status = Path(f"/proc/{self.process.pid}/status").read_text()

@@ -105,6 +105,7 @@ class Outage:
     """What the worker did while Elasticsearch was away."""
 
     group_joins_before: int
+    health_during: tuple[int, dict]  # /health once fetching was paused
     rss_before: int
     rss_peak: int
     fetching_paused: bool
@@ -125,14 +126,15 @@ def ingest_across_outage(
         for number in (1, 2):
             produced += (messages := wave(run, number, size))
             produce(settings, messages)
-        rss_peak, paused = rss_before, False
+        rss_peak, paused, health_during = rss_before, False, (0, {})
         outage_end = time.monotonic() + outage_s
         while time.monotonic() < outage_end:
             rss_peak = max(rss_peak, worker.rss_bytes())
-            paused |= worker.metrics().get("newsflow_fetching_paused") == 1
+            if not paused and worker.metrics().get("newsflow_fetching_paused") == 1:
+                paused, health_during = True, worker.health()
             time.sleep(1)
         committed, end = consumer_progress(settings)
-    return produced, Outage(joins_before, rss_before, rss_peak, paused, committed, end)
+    return produced, Outage(joins_before, health_during, rss_before, rss_peak, paused, committed, end)
 
 
 def assert_outage_weathered(settings: Settings, worker: FaultWorker, produced: list[Message], outage: Outage) -> None:
@@ -142,6 +144,9 @@ def assert_outage_weathered(settings: Settings, worker: FaultWorker, produced: l
     assert outage.rss_peak - outage.rss_before < RSS_GROWTH_LIMIT_BYTES
     assert worker.group_joins() == outage.group_joins_before, "the outage made the worker rejoin its group"
     assert worker.process.poll() is None
+    status, details = outage.health_during
+    assert status == 503 and details["fetching_paused"] and details["status"] == "waiting"
+    assert worker.health()[0] == 200
     assert not accounting.dead_lettered - {
         message.key.decode() for message in produced if message.key.startswith(b"poison")
     }
