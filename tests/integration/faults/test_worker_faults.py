@@ -187,3 +187,16 @@ def test_broker_restart_loses_and_duplicates_nothing(
 
     assert_nothing_lost_nothing_duplicated(fault_settings, produced)
     assert worker.process.poll() is None
+
+
+def test_sigterm_commits_what_was_processed(fault_settings: Settings, start_worker: Callable[..., FaultWorker]) -> None:
+    """With periodic commits out of the way, only the shutdown itself can commit the offsets."""
+    worker = start_worker(commit_interval_s=3600.0)
+    produced = wave(run_id(), 0)
+    produce(fault_settings, produced)
+    wait_for(lambda: consumed(worker) == len(produced), 180, "every message to be processed")
+    assert consumer_progress(fault_settings)[0] == 0
+
+    worker.stop()
+    assert worker.process.returncode == 0, worker.log()[-3000:]
+    assert_nothing_lost_nothing_duplicated(fault_settings, produced)
