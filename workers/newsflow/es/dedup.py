@@ -82,6 +82,9 @@ class RecentSignatures:
         self._entries: OrderedDict[str, tuple[str, Signature]] = OrderedDict()
         self._by_band: dict[str, set[str]] = defaultdict(set)
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def candidates(self, article: Article) -> list[tuple[str, Signature]]:
         ids = set().union(*(self._by_band.get(band, ()) for band in article.signature.bands)) - {article.id}
         return [self._entries[article_id] for article_id in ids]

@@ -1,4 +1,5 @@
-"""Run the worker in the background for the demo, recording its pid so `make down` stops only it."""
+"""Worker subprocesses: detached for the demo (pid recorded so `make down` stops only it), or
+owned by a caller (tests, benchmark) with explicit settings."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 from newsflow import paths
+from newsflow.settings import Settings
 
 STOP_TIMEOUT_S = 30.0
 
@@ -68,3 +70,39 @@ def stop() -> bool:
         os.kill(pid, signal.SIGKILL)
     pid_file().unlink(missing_ok=True)
     return True
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process exactly these settings."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSFLOW_")}
+    for name, value in settings.model_dump(exclude_none=True).items():
+        env[f"NEWSFLOW_{name.upper()}"] = str(value)
+    return env
+
+
+class WorkerProcess:
+    """A real `newsflow worker` subprocess with these settings; its output goes to a log file."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "newsflow", "worker", "--loglevel", "info"],
+            env=settings_env(settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=paths.project_root(),
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
