@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -31,14 +32,16 @@ def local_services() -> dict:
 
 
 @contextmanager
-def isolated_deployment(local_services: dict) -> Iterator[Settings]:
-    """Settings with a fresh name prefix, its topics and indices installed; all removed afterwards."""
+def isolated_deployment(local_services: dict, **overrides: Any) -> Iterator[Settings]:
+    """Settings with a fresh name prefix, its topics and indices installed; all removed afterwards.
+    `overrides` are further settings, e.g. credentials for a secured broker."""
     settings = Settings(
         name_prefix=f"test-{uuid.uuid4().hex[:8]}-",
         kafka_bootstrap=local_services["kafka_bootstrap"],
         es_url=local_services["es_url"],
         batch_timeout_s=0.3,
         commit_interval_s=0.3,
+        **overrides,
     )
     with isolated(settings):
         yield settings

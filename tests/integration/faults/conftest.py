@@ -40,8 +40,9 @@ from newsflow.kafka.reader import read_records
 from newsflow.services.common import ProcessId, process_tree
 from newsflow.settings import Settings
 from newsflow.urls import article_id
+from newsflow.worker.process import WorkerProcess
 
-from ..conftest import WorkerProcess, isolated_deployment
+from ..conftest import isolated_deployment
 
 # Small batches and a short session: many bulks to interrupt, and a dead worker's partitions move
 # to the survivor within seconds. The light enrichment profile keeps the 2-core budget.

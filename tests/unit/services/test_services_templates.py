@@ -7,7 +7,8 @@ import yaml
 from newsflow.errors import ServiceError
 from newsflow.services.common import render_template
 from newsflow.services.elasticsearch import elasticsearch_yml, jvm_options
-from newsflow.services.kafka import config_dir, new_cluster_id, pinned_version, server_properties
+from newsflow.services.kafka import config_dir, new_cluster_id, pinned_version, secured_properties, server_properties
+from newsflow.services.security import BROKER_USER, LocalSecurity
 
 
 def _properties(text: str) -> dict[str, str]:
@@ -28,6 +29,22 @@ def test_kafka_server_properties_single_node_kraft(tmp_path):
     assert config["group.initial.rebalance.delay.ms"] == "0"
     assert config["auto.create.topics.enable"] == "false"
     assert int(config["message.max.bytes"]) >= 10 * 1024 * 1024
+
+
+def test_kafka_secured_mode_leaves_only_a_sasl_ssl_client_listener(tmp_path):
+    secured = LocalSecurity(
+        tmp_path / "ca.crt", tmp_path / "node.crt", tmp_path / "node.key", {BROKER_USER: "b-pw", "w": "w-pw"}, "e"
+    )
+    base = server_properties(19092, 19093, tmp_path / "data")
+    # Later keys win in a Java properties file: the secured overrides are appended.
+    config = _properties(base + secured_properties(19092, 19093, tmp_path / "keystore.pem", secured))
+    assert config["listeners"] == "SASL_SSL://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert config["advertised.listeners"] == "SASL_SSL://127.0.0.1:19092"
+    assert config["listener.security.protocol.map"] == "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
+    assert config["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert 'username="broker" password="b-pw";' in config["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"]
+    assert config["ssl.keystore.type"] == config["ssl.truststore.type"] == "PEM"
+    assert config["ssl.truststore.location"] == str(tmp_path / "ca.crt")
 
 
 def test_elasticsearch_yml_single_node_without_security_ml_or_geoip(tmp_path):

@@ -20,6 +20,7 @@ from kafka.errors import KafkaError
 
 from newsflow import paths
 from newsflow.errors import ServiceError
+from newsflow.services import security
 from newsflow.services.common import (
     LOOPBACK,
     Launch,
@@ -29,6 +30,7 @@ from newsflow.services.common import (
     run_command,
     verify_checksums,
 )
+from newsflow.services.security import BROKER_USER, SCRAM_MECHANISM, LocalSecurity
 
 # The scripts' default heap is 1 GB; half of it is plenty for a local node.
 JVM_OPTIONS = ["-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true"]
@@ -61,6 +63,19 @@ def server_properties(client_port: int, controller_port: int, data_dir: Path) ->
         client_port=client_port,
         controller_port=controller_port,
         data_dir=data_dir,
+    )
+
+
+def secured_properties(client_port: int, controller_port: int, keystore: Path, secured: LocalSecurity) -> str:
+    """The overrides of the secured mode, appended to server.properties."""
+    return render_template(
+        config_dir() / "server-secured.properties",
+        client_port=client_port,
+        controller_port=controller_port,
+        broker_user=BROKER_USER,
+        broker_password=secured.kafka_users[BROKER_USER],
+        keystore=keystore,
+        truststore=secured.ca_file,
     )
 
 
@@ -119,7 +134,17 @@ class Kafka:
         data_dir = home / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         config = home / "server.properties"
-        config.write_text(server_properties(ports["client"], ports["controller"], data_dir))
+        properties = server_properties(ports["client"], ports["controller"], data_dir)
+        secured = security.load()
+        scram_users: list[str] = []
+        if secured is not None:
+            keystore = home / "keystore.pem"
+            keystore.write_text(secured.key_file.read_text() + secured.certificate_file.read_text())
+            keystore.chmod(0o600)
+            properties += secured_properties(ports["client"], ports["controller"], keystore, secured)
+            for user, password in secured.kafka_users.items():
+                scram_users += ["--add-scram", f"{SCRAM_MECHANISM}=[name={user},password={password}]"]
+        config.write_text(properties)
         java = java_executable()
         if not (data_dir / "meta.properties").exists():
             run_command(
@@ -132,6 +157,7 @@ class Kafka:
                     self._cluster_id(home),
                     "--config",
                     str(config),
+                    *scram_users,
                 ],
                 "formatting the Kafka storage",
             )
@@ -154,12 +180,14 @@ class Kafka:
 
     def answers(self, endpoint: str) -> bool:
         # An admin request, not a TCP connect: the port accepts before requests are served.
+        secured = security.load()
         try:
             admin = KafkaAdminClient(
                 bootstrap_servers=endpoint,
                 client_id="newsflow-services-probe",
                 bootstrap_timeout_ms=PROBE_TIMEOUT_MS,
                 request_timeout_ms=PROBE_TIMEOUT_MS,
+                **(secured.kafka_client_options() if secured else {}),
             )
         except (KafkaError, OSError):
             return False
