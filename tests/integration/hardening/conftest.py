@@ -1,11 +1,15 @@
-"""Fault tests run against a dedicated Kafka broker and Elasticsearch node, which they stop,
-freeze and restart: the checkout's shared pair (in .newsflow/, used by everyone else) is never
-touched.
+"""Fault, hostile-input and security tests run against a dedicated, secured Kafka broker and
+Elasticsearch node, which they stop, freeze and restart: the checkout's shared pair (in
+.newsflow/, used by everyone else) is never touched.
 
 The dedicated pair lives in its own state folder (newsflow.services reads NEWSFLOW_STATE), on
-free ports, started once per session and stopped at its end. To keep it between runs while
-working on these tests, set NEWSFLOW_FAULTS_STATE to a folder: the pair there is reused and
-left running.
+free ports, started once per session and stopped at its end. It runs in the services' secured
+mode, with certificates made here: Kafka takes SASL/SCRAM-SHA-512 over TLS only, Elasticsearch
+HTTPS with authentication. Each test's deployment is installed with the `elastic` superuser,
+and its workers use an API key that may only read and write that deployment's indices.
+
+To keep the pair between runs while working on these tests, set NEWSFLOW_HARDENING_STATE to a
+folder: the pair there is reused and left running.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import random
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -26,9 +31,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
+from elasticsearch import Elasticsearch
 from prometheus_client.parser import text_string_to_metric_families
 
 from newsflow import services
@@ -37,7 +44,9 @@ from newsflow.kafka.dlq import dead_letter_view
 from newsflow.kafka.lag import wait_until_caught_up
 from newsflow.kafka.producer import DeliveryTally, Message, ProduceCounts, article_message, open_producer, send_messages
 from newsflow.kafka.reader import read_records
+from newsflow.services import security
 from newsflow.services.common import ProcessId, process_tree
+from newsflow.services.security import BROKER_USER, LocalSecurity
 from newsflow.settings import Settings
 from newsflow.urls import article_id
 from newsflow.worker.process import WorkerProcess
@@ -58,6 +67,9 @@ CATCH_UP_TIMEOUT_S = 300
 WORDS = """harbour council budget river drought minister festival railway vaccine election bridge court
 tariff wildfire museum harvest strike satellite border treaty flood school orchestra market pipeline
 summit glacier airport refinery census reservoir parliament stadium archive protest""".split()  # noqa: SIM905
+WORKER_USER = "newsflow-worker"
+# What a worker may do in Elasticsearch: read and write its own deployment's indices, nothing else.
+WORKER_INDEX_PRIVILEGES = ["read", "write", "view_index_metadata"]
 
 
 @contextmanager
@@ -74,10 +86,57 @@ def services_state(state_dir: Path) -> Iterator[None]:
             os.environ["NEWSFLOW_STATE"] = previous
 
 
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """(CA, certificate for 127.0.0.1 signed by it, its unencrypted PKCS#8 key), as PEM files."""
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "7", "-subj", "/CN=newsflow test CA",
+            "-keyout", "ca.key", "-out", "ca.crt", cwd=folder)  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "node.key",
+            "-out", "node.csr", cwd=folder)  # fmt: skip
+    (folder / "node.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    openssl("x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "7", "-extfile", "node.ext", "-out", "node.crt", cwd=folder)  # fmt: skip
+    return folder / "ca.crt", folder / "node.crt", folder / "node.key"
+
+
+def new_secret(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex}"
+
+
 @dataclass
 class DedicatedServices:
     state_dir: Path
     endpoints: dict[str, Any]
+    security: LocalSecurity
+
+    def kafka_credentials(self, password: str | None = None) -> dict[str, Any]:
+        return {
+            "kafka_security_protocol": "SASL_SSL",
+            "kafka_sasl_username": WORKER_USER,
+            "kafka_sasl_password": password or self.security.kafka_users[WORKER_USER],
+            "kafka_ssl_ca_file": self.security.ca_file,
+        }
+
+    def admin_credentials(self) -> dict[str, Any]:
+        """Settings fields for the `elastic` superuser (installing and removing deployments)."""
+        return {
+            **self.kafka_credentials(),
+            "es_username": "elastic",
+            "es_password": self.security.elastic_password,
+            "es_ca_file": self.security.ca_file,
+        }
+
+    def admin_es(self) -> Elasticsearch:
+        return sync_client(Settings(es_url=self.endpoints["es_url"], **self.admin_credentials()))
+
+    def kafka_log(self) -> str:
+        return (self.state_dir / "kafka" / "kafka.log").read_text(errors="replace")
 
     @contextmanager
     def stopped(self, name: str) -> Iterator[None]:
@@ -107,14 +166,18 @@ class DedicatedServices:
 
 @pytest.fixture(scope="session")
 def dedicated_services() -> Iterator[DedicatedServices]:
-    kept = os.environ.get("NEWSFLOW_FAULTS_STATE")
-    state_dir = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="newsflow-faults-"))
+    kept = os.environ.get("NEWSFLOW_HARDENING_STATE")
+    state_dir = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="newsflow-hardening-"))
     state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o755)  # under root, Elasticsearch runs as nobody and must reach its folders
     try:
         with services_state(state_dir):
+            if security.load() is None:
+                users = {BROKER_USER: new_secret("broker"), WORKER_USER: new_secret("worker")}
+                security.enable(LocalSecurity(*make_certificates(state_dir), users, new_secret("elastic")))
             endpoints = services.up()
-        yield DedicatedServices(state_dir, endpoints)
+            secured = security.load()
+        yield DedicatedServices(state_dir, endpoints, secured)
     finally:
         if not kept:
             with services_state(state_dir):
@@ -124,9 +187,26 @@ def dedicated_services() -> Iterator[DedicatedServices]:
 
 @pytest.fixture
 def fault_settings(dedicated_services: DedicatedServices) -> Iterator[Settings]:
-    """A fresh deployment (topics, indices) on the dedicated pair, with the fault-test worker settings."""
-    with isolated_deployment(dedicated_services.endpoints) as settings:
+    """A fresh deployment (topics, indices) on the dedicated pair, with the `elastic` superuser's
+    credentials: for the tests' own setting up and looking in. Workers get `worker_api_key`."""
+    with isolated_deployment(dedicated_services.endpoints, **dedicated_services.admin_credentials()) as settings:
         yield settings.model_copy(update=FAULT_SETTINGS)
+
+
+@pytest.fixture
+def worker_api_key(dedicated_services: DedicatedServices, fault_settings: Settings) -> str:
+    """An API key that may read and write this deployment's indices, and nothing else."""
+    with dedicated_services.admin_es() as es:
+        key = es.security.create_api_key(
+            name=f"{fault_settings.name_prefix}worker",
+            expiration="1d",
+            role_descriptors={
+                "newsflow-worker": {
+                    "indices": [{"names": [f"{fault_settings.name_prefix}*"], "privileges": WORKER_INDEX_PRIVILEGES}]
+                }
+            },
+        )
+    return key["encoded"]
 
 
 def free_port() -> int:
@@ -180,19 +260,26 @@ class FaultWorker(WorkerProcess):
 
 
 @pytest.fixture
-def start_worker(fault_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., FaultWorker]]:
-    """Start a worker with the fault settings (and these overrides); all are stopped after the test."""
+def start_worker(
+    dedicated_services: DedicatedServices, fault_settings: Settings, worker_api_key: str, tmp_path: Path
+) -> Iterator[Callable[..., FaultWorker]]:
+    """Start a worker with the fault settings and the worker's API key (and these overrides); all are
+    stopped after the test, and their logs searched for every secret: none may appear."""
     started: list[FaultWorker] = []
+    worker_credentials = {"es_username": None, "es_password": None, "es_api_key": worker_api_key}
 
     def start(**overrides: Any) -> FaultWorker:
-        settings = fault_settings.model_copy(update=overrides)
+        settings = fault_settings.model_copy(update={**worker_credentials, **overrides})
         worker = FaultWorker(settings, tmp_path / f"worker-{len(started) + 1}.log")
         started.append(worker)
         return worker
 
     yield start
+    secured = dedicated_services.security
+    secrets = [*secured.kafka_users.values(), secured.elastic_password, worker_api_key]
     for worker in started:
         worker.stop()
+        assert not [secret for secret in secrets if secret in worker.log()], f"a secret is in {worker.log_path}"
 
 
 class CuttableProxy:
@@ -200,9 +287,9 @@ class CuttableProxy:
     and open ones are dropped, as when the service's process is gone, but without the minute an
     Elasticsearch restart takes on two cores."""
 
-    def __init__(self, target: str) -> None:
-        host, _, port = target.removeprefix("http://").rpartition(":")
-        self._target = (host, int(port))
+    def __init__(self, target_url: str) -> None:
+        target = urlsplit(target_url)
+        self._scheme, self._target = target.scheme, (target.hostname, target.port)
         self.port = free_port()
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
@@ -211,7 +298,7 @@ class CuttableProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self._scheme}://127.0.0.1:{self.port}"
 
     def _listen(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", self.port))

@@ -15,20 +15,19 @@ from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
 from newsflow.cli import dlq as dlq_cli
-from newsflow.es.client import sync_client
 from newsflow.kafka.dlq import dead_letter_view, dead_letters
 from newsflow.kafka.reader import read_records
 from newsflow.settings import Settings
 
-from .conftest import FaultWorker, produce, run_id, unique_articles, wait_for
+from .conftest import DedicatedServices, FaultWorker, produce, run_id, unique_articles, wait_for
 
 REFUSED = 5
 runner = CliRunner()
 
 
 @pytest.fixture
-def es(fault_settings: Settings) -> Iterator[Elasticsearch]:
-    with sync_client(fault_settings) as client:
+def es(dedicated_services: DedicatedServices) -> Iterator[Elasticsearch]:
+    with dedicated_services.admin_es() as client:
         yield client
 
 

@@ -59,6 +59,15 @@ def test_elasticsearch_yml_single_node_without_security_ml_or_geoip(tmp_path):
     assert config["ingest.geoip.downloader.enabled"] is False
 
 
+def test_elasticsearch_yml_secured_mode_turns_on_security_and_https(tmp_path):
+    config = yaml.safe_load(elasticsearch_yml(19200, tmp_path / "data", tmp_path / "logs", secured=True))
+    assert config["xpack.security.enabled"] is True
+    assert config["xpack.security.http.ssl.enabled"] is True
+    assert config["xpack.security.http.ssl.certificate"] == "certs/node.crt"
+    assert config["xpack.security.http.ssl.key"] == "certs/node.key"
+    assert config["xpack.security.http.ssl.certificate_authorities"] == ["certs/ca.crt"]
+
+
 def test_elasticsearch_jvm_options_fix_the_heap_and_use_absolute_paths(tmp_path):
     options = jvm_options(tmp_path / "data", tmp_path / "logs", tmp_path / "tmp").splitlines()
     assert "-Xms512m" in options and "-Xmx512m" in options

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from newsflow.errors import ConfigError
 from newsflow.settings import load_settings
 from newsflow.worker import process
 
@@ -31,6 +32,7 @@ def worker(
 
 def run_worker(loglevel: str) -> None:
     import faust  # heavy import, only for this command
+    from elasticsearch import AuthorizationException
 
     from newsflow.es.client import sync_client
     from newsflow.es.indices import install
@@ -42,7 +44,15 @@ def run_worker(loglevel: str) -> None:
     # Topics and indices are created before consuming, so nothing is written to a guessed mapping.
     ensure_topics(settings)
     with sync_client(settings) as es:
-        install(es, settings)
+        try:
+            install(es, settings)
+        except AuthorizationException:
+            # A least-privilege key writes to its own indices only; an administrator ran `newsflow setup`.
+            if not es.indices.exists_alias(name=settings.articles_alias):
+                raise ConfigError(
+                    f"these Elasticsearch credentials may not install the indices and {settings.articles_alias} "
+                    "does not exist: run `newsflow setup` with an administrator's credentials first"
+                ) from None
     faust.Worker(
         create_app(settings), loglevel=loglevel, quiet=True, logging_config=logging_config(settings, loglevel)
     ).execute_from_commandline()

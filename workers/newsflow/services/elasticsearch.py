@@ -7,10 +7,12 @@ Elasticsearch refuses to run as root, so under root it runs as `nobody`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import pwd
 import shutil
+import ssl
 import stat
 import subprocess
 import urllib.request
@@ -22,7 +24,9 @@ import orjson
 
 from newsflow import paths
 from newsflow.errors import ServiceError
+from newsflow.services import security
 from newsflow.services.common import LOOPBACK, Launch, deploy_dir, install_once, render_template, run_command
+from newsflow.services.security import LocalSecurity
 
 VERSION = "8.12.2"
 TARBALL = f"elasticsearch-{VERSION}-linux-x86_64.tar.gz"
@@ -37,6 +41,9 @@ NPM_PARTS = {
     for number, suffix in enumerate(("aa", "ab", "ac", "ad", "ae"), 1)
 }
 NPM_PARTS_VERSION = "0.0.3"
+# The secured mode's PEM files, in the config folder.
+CERTS_DIR = "certs"
+NODE_KEY, NODE_CERTIFICATE, CA_CERTIFICATE = "node.key", "node.crt", "ca.crt"
 # Urllib would send 127.0.0.1 through an http_proxy from the environment.
 _direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -45,10 +52,48 @@ def config_dir() -> Path:
     return deploy_dir() / "elasticsearch"
 
 
-def elasticsearch_yml(http_port: int, data_dir: Path, logs_dir: Path) -> str:
+def elasticsearch_yml(http_port: int, data_dir: Path, logs_dir: Path, secured: bool = False) -> str:
+    secured_settings = ""
+    if secured:
+        secured_settings = render_template(
+            config_dir() / "secured.yml",
+            key=f"{CERTS_DIR}/{NODE_KEY}",
+            certificate=f"{CERTS_DIR}/{NODE_CERTIFICATE}",
+            ca=f"{CERTS_DIR}/{CA_CERTIFICATE}",
+        )
     return render_template(
-        config_dir() / "elasticsearch.yml", http_port=http_port, data_dir=data_dir, logs_dir=logs_dir
+        config_dir() / "elasticsearch.yml",
+        http_port=http_port,
+        data_dir=data_dir,
+        logs_dir=logs_dir,
+        security_enabled=str(secured).lower(),
+        secured_settings=secured_settings,
     )
+
+
+def install_security(home: Path, config: Path, secured: LocalSecurity) -> None:
+    """The certificates into the config folder (Elasticsearch reads files only from there), and a
+    keystore whose bootstrap.password becomes the `elastic` user's password at first start."""
+    certs = config / CERTS_DIR
+    certs.mkdir(exist_ok=True)
+    for source, name in (
+        (secured.key_file, NODE_KEY),
+        (secured.certificate_file, NODE_CERTIFICATE),
+        (secured.ca_file, CA_CERTIFICATE),
+    ):
+        shutil.copyfile(source, certs / name)
+    if (config / "elasticsearch.keystore").exists():
+        return
+    tool = str(home / "bin" / "elasticsearch-keystore")
+    for argv, stdin in (
+        ([tool, "create"], ""),
+        ([tool, "add", "--stdin", "bootstrap.password"], secured.elastic_password),
+    ):
+        result = subprocess.run(
+            argv, input=stdin, env={**os.environ, "ES_PATH_CONF": str(config)}, capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise ServiceError(f"elasticsearch-keystore failed: {' '.join(argv[1:])}\n{result.stdout}{result.stderr}")
 
 
 def jvm_options(data_dir: Path, logs_dir: Path, tmp_dir: Path) -> str:
@@ -184,7 +229,10 @@ class Elasticsearch:
         home = self._home_for_nobody() if running_as_root() else self.install_dir()
         # The distribution's log4j2.properties and the rest, under our two rendered files.
         shutil.copytree(home / "config", config, dirs_exist_ok=True)
-        (config / "elasticsearch.yml").write_text(elasticsearch_yml(ports["http"], data, logs))
+        secured = security.load()
+        (config / "elasticsearch.yml").write_text(elasticsearch_yml(ports["http"], data, logs, secured is not None))
+        if secured is not None:
+            install_security(home, config, secured)
         (config / "jvm.options").write_text(jvm_options(data, logs, tmp))
         argv = [str(home / "bin" / "elasticsearch")]
         if running_as_root():
@@ -205,11 +253,21 @@ class Elasticsearch:
         )
 
     def endpoint(self, ports: Mapping[str, int]) -> str:
-        return f"http://{LOOPBACK}:{ports['http']}"
+        scheme = "https" if security.load() else "http"
+        return f"{scheme}://{LOOPBACK}:{ports['http']}"
 
     def answers(self, endpoint: str) -> bool:
+        request = urllib.request.Request(f"{endpoint}/_cluster/health?timeout=1s")
+        opener = _direct
+        if secured := security.load():
+            credentials = base64.b64encode(f"elastic:{secured.elastic_password}".encode()).decode()
+            request.add_header("Authorization", f"Basic {credentials}")
+            tls = ssl.create_default_context(cafile=str(secured.ca_file))
+            opener = urllib.request.build_opener(
+                urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=tls)
+            )
         try:
-            with _direct.open(f"{endpoint}/_cluster/health?timeout=1s", timeout=5) as response:
+            with opener.open(request, timeout=5) as response:
                 return orjson.loads(response.read()).get("status") in ("yellow", "green")
         except (OSError, ValueError):  # refused, HTTP 503 while starting, not JSON
             return False
