@@ -1,7 +1,9 @@
 """One settings object for every newsflow process, validated at start.
 
 Precedence, highest first: explicit arguments, environment variables
-(``NEWSFLOW_*``), the TOML file named by ``NEWSFLOW_CONFIG`` (default
+(``NEWSFLOW_*``), files in the folder named by ``NEWSFLOW_SECRETS_DIR`` (one per
+setting, named like its variable, e.g. ``newsflow_es_password``: Docker and
+Kubernetes secrets), the TOML file named by ``NEWSFLOW_CONFIG`` (default
 ``newsflow.toml`` in the working directory, if present), the endpoints that
 ``newsflow services up`` recorded for this checkout, then the defaults below.
 """
@@ -18,6 +20,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
@@ -191,6 +194,7 @@ class Settings(BaseSettings):
         return (
             init_settings,
             env_settings,
+            SecretsSettingsSource(settings_cls, secrets_dir=os.environ.get("NEWSFLOW_SECRETS_DIR")),
             TomlConfigSettingsSource(settings_cls, toml_file=config_file),
             ServicesStateSource(settings_cls),
         )
