@@ -77,7 +77,8 @@ def _costs(client_ms: float, es_ms: float, client: str) -> str:
 def _latency_rows(section: dict[str, Any]) -> Iterator[Row]:
     for profile, figures in section.items():
         yield (
-            f"{profile}: produce → searchable at {_rate(figures['rate_per_s'])} ({figures['searchable']:,})",
+            f"{profile}: produce → searchable at {_rate(figures['rate_per_s'])} "
+            f"({figures['searchable']:,} of {figures['articles']:,} searchable)",
             f"p50 {figures['p50_s']:.2f} s, p99 {figures['p99_s']:.2f} s",
             "",
             f"p99 < 2 s {_verdict(figures['p99_s'] < 2)}",
