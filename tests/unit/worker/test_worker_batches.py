@@ -1,0 +1,63 @@
+"""The worker's pieces that need no broker: retry headers, the partition pauser, Kafka credentials."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import faust
+
+from newsflow import metrics
+from newsflow.models import SourceMessage
+from newsflow.settings import Settings
+from newsflow.worker.app import PartitionPauser, Retry, broker_credentials, retry_not_before, source_message
+
+
+def event(topic: str, partition: int, offset: int, headers: list[tuple[str, bytes]] | None = None) -> SimpleNamespace:
+    message = SimpleNamespace(value=b"{}", key=b"k", topic=topic, partition=partition, offset=offset, headers=headers)
+    return SimpleNamespace(message=message)
+
+
+def test_a_raw_record_is_its_own_original_on_its_first_attempt() -> None:
+    assert source_message(event("articles.raw", 2, 41)) == (SourceMessage(b"{}", b"k", "articles.raw", 2, 41), 0)
+
+
+def test_a_retried_record_keeps_its_original_coordinates_and_counts_its_rounds() -> None:
+    original = SourceMessage(b"{}", b"k", "articles.raw", 2, 41)
+    retried = event("articles.retry", 0, 7, Retry(original, 2, "429 refused").headers(delay_s=30))
+    assert source_message(retried) == (original, 2)
+    assert retry_not_before([retried]) > 0
+
+
+class FakeConsumer:
+    def __init__(self) -> None:
+        self.paused: set[str] = set()
+
+    def assignment(self) -> set[str]:
+        return {"raw-0", "raw-1"}
+
+    def pause_partitions(self, partitions: set[str]) -> None:
+        self.paused |= partitions
+
+    def resume_partitions(self, partitions: set[str]) -> None:
+        self.paused -= partitions
+
+
+def test_fetching_resumes_only_when_the_last_hold_is_released() -> None:
+    consumer = FakeConsumer()
+    pauser = PartitionPauser(SimpleNamespace(consumer=consumer))
+    pauser.close()
+    pauser.close()  # e.g. the batch retry and the bulk sender, both waiting
+    assert consumer.paused == {"raw-0", "raw-1"} and metrics.FETCHING_PAUSED._value.get() == 1
+    pauser.open()
+    assert pauser.paused and consumer.paused
+    pauser.open()
+    assert not pauser.paused and not consumer.paused and metrics.FETCHING_PAUSED._value.get() == 0
+
+
+def test_kafka_credentials_of_the_worker() -> None:
+    assert broker_credentials(Settings()) is None
+    scram = broker_credentials(
+        Settings(kafka_security_protocol="SASL_SSL", kafka_sasl_username="w", kafka_sasl_password="p")
+    )
+    assert isinstance(scram, faust.SASLCredentials) and scram.ssl_context is not None
+    assert (scram.username, scram.password, scram.mechanism.value) == ("w", "p", "SCRAM-SHA-512")
