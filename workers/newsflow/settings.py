@@ -151,6 +151,34 @@ class Settings(BaseSettings):
     boilerplate_outlet_horizon_articles: int = Field(
         300, ge=1, description="a line not seen in the outlet's last this many articles is forgotten"
     )
+    # Spike alerts (docs/alerts.md explains the method and these defaults)
+    alerts_window_s: float = Field(300.0, gt=0, description="mentions of each term are counted per window this long")
+    alerts_grace_s: float = Field(
+        10.0, ge=0, description="a window closes this long after its end, for articles that arrive out of order"
+    )
+    alerts_baseline_half_life_windows: float = Field(
+        36.0, gt=0, description="a window's weight in its term's baseline halves after this many windows"
+    )
+    alerts_warmup_windows: int = Field(72, ge=1, description="windows of history before any term may alert")
+    alerts_min_count: int = Field(5, ge=1, description="fewer articles in a window never open an alert")
+    alerts_min_ratio: float = Field(2.0, ge=1, description="an alert needs at least this many times the baseline")
+    alerts_min_outlets: int = Field(3, ge=1, description="an alert needs articles from this many distinct outlets")
+    alerts_max_outlet_share: float = Field(
+        0.5, gt=0, le=1, description="an alert needs its top outlet to hold at most this share of the window"
+    )
+    alerts_open_score: float = Field(
+        6.0, gt=0, description="-log10 tail probability of a window's count that opens an alert"
+    )
+    alerts_stay_score: float = Field(2.0, ge=0, description="an open alert is updated by windows scoring this much")
+    alerts_close_after: int = Field(2, ge=1, description="an open alert closes after this many windows below stay")
+    alerts_watchlist_file: Path | None = Field(
+        None, description="YAML watch list of keywords and phrases (see deploy/watchlist.example.yaml); unset: none"
+    )
+    alerts_log: bool = Field(True, description="log a line for every alert event")
+    alerts_webhook_url: str | None = Field(None, description="POST each new alert's JSON here; unset: no webhook")
+    alerts_webhook_timeout_s: float = Field(5.0, gt=0, description="one webhook call gives up after this long")
+    alerts_webhook_retries: int = Field(5, ge=0, description="re-sends of a failed webhook call, with back-off")
+    alerts_webhook_backoff_s: float = Field(1.0, gt=0, description="first delay before a webhook re-send; doubles")
 
     # Search HTTP API and web page (`newsflow api`)
     api_host: str = Field("127.0.0.1", description="address the search API binds; 0.0.0.0 exposes it to the network")
@@ -235,6 +263,14 @@ class Settings(BaseSettings):
     @property
     def stories_index(self) -> str:
         return f"{self.name_prefix}newsflow-stories"
+
+    @property
+    def topic_alerts(self) -> str:
+        return f"{self.name_prefix}alerts"
+
+    @property
+    def alerts_index(self) -> str:
+        return f"{self.name_prefix}alerts"
 
 
 @cache

@@ -64,7 +64,13 @@ def test_connect_turns_an_unreachable_broker_into_a_service_error() -> None:
 
 def test_topic_specs(settings: Settings) -> None:
     specs = admin.topic_specs(settings)
-    assert set(specs) == {"t1-articles.raw", "t1-articles.enriched", "t1-articles.retry", "t1-articles.dlq"}
+    assert set(specs) == {
+        "t1-articles.raw",
+        "t1-articles.enriched",
+        "t1-articles.retry",
+        "t1-articles.dlq",
+        "t1-alerts",
+    }
     raw, enriched, dlq = specs["t1-articles.raw"], specs["t1-articles.enriched"], specs["t1-articles.dlq"]
     retry = specs["t1-articles.retry"]
     assert raw["num_partitions"] == enriched["num_partitions"] == 6 and dlq["num_partitions"] == 1
@@ -101,7 +107,13 @@ def test_ensure_topics_creates_what_is_missing_and_accepts_what_exists(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeAdmin(  # 36: already exists
-        {"t1-articles.raw": 0, "t1-articles.enriched": 36, "t1-articles.retry": 36, "t1-articles.dlq": 36}
+        {
+            "t1-articles.raw": 0,
+            "t1-articles.enriched": 36,
+            "t1-articles.retry": 36,
+            "t1-articles.dlq": 36,
+            "t1-alerts": 36,
+        }
     )
     monkeypatch.setattr(admin, "admin_client", lambda _: fake)
     assert admin.ensure_topics(settings) == ["t1-articles.raw"]
@@ -112,7 +124,7 @@ def test_ensure_topics_creates_what_is_missing_and_accepts_what_exists(
 
 def test_ensure_topics_reports_other_errors(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeAdmin(  # 38: bad replication
-        {"t1-articles.raw": 0, "t1-articles.enriched": 0, "t1-articles.retry": 0, "t1-articles.dlq": 38}
+        {"t1-articles.raw": 0, "t1-articles.enriched": 0, "t1-articles.retry": 0, "t1-articles.dlq": 38, "t1-alerts": 0}
     )
     monkeypatch.setattr(admin, "admin_client", lambda _: fake)
     with pytest.raises(ServiceError, match="t1-articles.dlq: InvalidReplicationFactorError"):

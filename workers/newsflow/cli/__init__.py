@@ -25,6 +25,7 @@ err_console = Console(stderr=True)
 def _register_commands() -> None:
     # Imported here so `newsflow --help` stays fast and each command module owns its options.
     from newsflow.cli import (
+        alerts,
         api,
         bench,
         demo,
@@ -46,6 +47,7 @@ def _register_commands() -> None:
     app.command("produce")(produce.produce)
     app.command("worker")(worker.worker)
     app.add_typer(dlq.app, name="dlq")
+    app.add_typer(alerts.app, name="alerts")
     app.command("search")(search.search)
     app.command("api")(api.api)
     app.add_typer(kibana.app, name="kibana")

@@ -16,6 +16,7 @@ ARTICLES_TEMPLATE = "elasticsearch/articles.v2.json"
 FINGERPRINTS_TEMPLATE = "elasticsearch/fingerprints.v1.json"
 NEARDUP_TEMPLATE = "elasticsearch/neardup.v1.json"
 STORIES_TEMPLATE = "elasticsearch/stories.v1.json"
+ALERTS_TEMPLATE = "elasticsearch/alerts.v1.json"
 SCRIPTS = ("upsert_article", "add_syndication", "update_story")
 # Component templates (shared settings such as text analysis), referenced by name in `composed_of`.
 COMPONENT_TEMPLATES = {"text_analysis": "elasticsearch/text_analysis.v1.json"}
@@ -33,6 +34,7 @@ class IndexNames:
     fingerprints_index: str
     neardup_index: str
     stories_index: str
+    alerts_index: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndexNames:
@@ -43,6 +45,7 @@ class IndexNames:
             fingerprints_index=settings.fingerprints_index,
             neardup_index=settings.neardup_index,
             stories_index=settings.stories_index,
+            alerts_index=settings.alerts_index,
         )
 
     def templates(self) -> dict[str, tuple[str, str]]:
@@ -52,6 +55,7 @@ class IndexNames:
             f"{self.fingerprints_index}-template": (FINGERPRINTS_TEMPLATE, self.fingerprints_index),
             f"{self.neardup_index}-template": (NEARDUP_TEMPLATE, self.neardup_index),
             f"{self.stories_index}-template": (STORIES_TEMPLATE, self.stories_index),
+            f"{self.alerts_index}-template": (ALERTS_TEMPLATE, self.alerts_index),
         }
 
     def indices(self) -> dict[str, str]:
@@ -61,6 +65,7 @@ class IndexNames:
             self.fingerprints_index: FINGERPRINTS_TEMPLATE,
             self.neardup_index: NEARDUP_TEMPLATE,
             self.stories_index: STORIES_TEMPLATE,
+            self.alerts_index: ALERTS_TEMPLATE,
         }
 
 
@@ -155,7 +160,13 @@ def delete_all(client: Elasticsearch, settings: Settings) -> None:
     """Remove this prefix's indices, templates and scripts (used by tests to clean up)."""
     names = IndexNames.from_settings(settings)
     # Elasticsearch refuses wildcard deletes (action.destructive_requires_name): resolve the names first.
-    patterns = [f"{names.articles_alias}-v*", names.fingerprints_index, names.neardup_index, names.stories_index]
+    patterns = [
+        f"{names.articles_alias}-v*",
+        names.fingerprints_index,
+        names.neardup_index,
+        names.stories_index,
+        names.alerts_index,
+    ]
     existing = client.indices.get(
         index=",".join(patterns), allow_no_indices=True, ignore_unavailable=True, expand_wildcards="all"
     )

@@ -23,6 +23,8 @@ DAY_MS = 24 * 60 * 60 * 1000
 RAW_RETENTION_MS = 7 * DAY_MS
 # Dead letters wait for a human to look at them, so they are kept longer.
 DLQ_RETENTION_MS = 30 * DAY_MS
+# Alert events are a record (also kept in the alerts index): a month of them.
+ALERTS_RETENTION_MS = 30 * DAY_MS
 # A single broker can hold one copy only; a cluster deployment raises this.
 REPLICATION_FACTOR = 1
 
@@ -103,6 +105,12 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, Any]]:
             "num_partitions": 1,
             "replication_factor": REPLICATION_FACTOR,
             "configs": {"retention.ms": str(DLQ_RETENTION_MS), "max.message.bytes": max_message_bytes},
+        },
+        # Keyed by alert id, so that the events of one spike stay in order.
+        settings.topic_alerts: {
+            "num_partitions": settings.topic_partitions,
+            "replication_factor": REPLICATION_FACTOR,
+            "configs": {"retention.ms": str(ALERTS_RETENTION_MS)},
         },
     }
 

@@ -1,0 +1,37 @@
+"""`alerts evaluate` end to end on a tiny stream, and the report section it writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from newsflow.alerts.evaluation import REPORT_END, REPORT_START, evaluate, markdown, write_report
+from newsflow.alerts.synthetic import StreamSpec, SyntheticStream
+
+
+def test_the_synthetic_stream_is_reproducible_and_ordered():
+    spec = StreamSpec(days=0.25, terms=30, keyword_terms=3)
+    first = list(SyntheticStream(spec).articles())
+    assert first == list(SyntheticStream(spec).articles())
+    times = [document["published_at"] for document in first]
+    assert times == sorted(times)
+    assert {document["language"] for document in first} == {"en", "ar"}
+    assert any(document["duplicate_status"] == "syndicated" for document in first)
+
+
+def test_evaluate_scores_the_detector_and_fixed_thresholds(tmp_path: Path, params):
+    spec = StreamSpec(days=1, terms=40, keyword_terms=4, rates=(5.0, 20.0), bursts_per_day=18, decoys_per_day=3)
+    result = evaluate(spec, params, tmp_path)
+    assert result.articles > 0 and result.replay_rate > 0
+    assert result.detector is not None and len(result.thresholds) == 2
+    found, total = result.detector.recall(result.bursts, lambda burst: burst.size >= 5)
+    assert total > 0 and found > 0
+    section = markdown(result, "newsflow alerts evaluate --days 1")
+    assert section.startswith(REPORT_START) and section.endswith(REPORT_END)
+    assert "articles/s" in section and "fixed threshold" in section
+
+
+def test_write_report_replaces_only_its_section(tmp_path: Path):
+    report = tmp_path / "alerts.md"
+    report.write_text(f"# Alerts\n\nbefore\n\n{REPORT_START}\nold\n{REPORT_END}\n\nafter\n", encoding="utf-8")
+    write_report(report, f"{REPORT_START}\nnew\n{REPORT_END}")
+    assert report.read_text(encoding="utf-8") == f"# Alerts\n\nbefore\n\n{REPORT_START}\nnew\n{REPORT_END}\n\nafter\n"
