@@ -31,6 +31,32 @@ def demo_inputs() -> list[str]:
     return inputs
 
 
+def show_an_alert(console: Console, settings: Settings) -> None:
+    """Replay a synthetic 3-day stream with injected bursts through the spike detector (the code
+    `newsflow alerts run` uses): a handful of sample articles has no baseline to spike against."""
+    from newsflow.alerts.detector import DetectorParams
+    from newsflow.alerts.replay import Replay
+    from newsflow.alerts.synthetic import StreamSpec, SyntheticStream
+
+    stream = SyntheticStream(StreamSpec(days=3, terms=40, keyword_terms=0, bursts_per_day=3, decoys_per_day=0))
+    replay = Replay(DetectorParams.from_settings(settings), None, grace_s=settings.alerts_grace_s)
+    for document in stream.articles():
+        replay.feed(document)
+    opened = [alert.as_document() for alert in replay.finish() if alert.event == "opened"]
+    console.print(
+        f"[bold]spike alerts[/bold] on a synthetic 3-day stream with {len(stream.bursts)} injected bursts: "
+        f"{len(opened)} opened"
+    )
+    if opened:
+        first = opened[0]
+        outlets = ", ".join(f"{entry['outlet']} {entry['count']}" for entry in first["top_outlets"][:3])
+        console.print(
+            f"  {first['detected_at'][:16]} {first['term']}: {first['count']} articles in {first['window_s']:.0f} s "
+            f"(baseline {first['baseline']:.1f}, score {first['score']:.1f}, "
+            f"{first['outlet_count']} outlets: {outlets})"
+        )
+
+
 def demo(
     query: str = typer.Option("ISIS", help="What the demo searches for once the articles are indexed."),
     timeout: float = typer.Option(300, help="Seconds to wait for the worker to index everything."),
@@ -66,4 +92,5 @@ def demo(
         f"[bold]dead-lettered on {settings.topic_dlq}:[/bold] "
         + (", ".join(f"{reason} ({count})" for reason, count in dead.most_common()) or "none")
     )
+    show_an_alert(console, settings)
     console.print(f"demo finished in {time.perf_counter() - started:.0f}s; search more with `newsflow search QUERY`")
