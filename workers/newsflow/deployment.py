@@ -24,6 +24,6 @@ def isolated(settings: Settings) -> Iterator[Settings]:
             delete_all(es, settings)
         admin = admin_client(settings)
         try:
-            admin.delete_topics(list(topic_specs(settings)))
+            admin.delete_topics(list(topic_specs(settings)), raise_errors=False)
         finally:
             admin.close()

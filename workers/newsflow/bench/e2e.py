@@ -81,13 +81,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def es_busy_ms(settings: Settings) -> float:
-    """Milliseconds Elasticsearch spent indexing into and searching the prefix's indices (their stats)."""
+def es_ms_per_article(settings: Settings, articles: int) -> dict[str, float]:
+    """Milliseconds per article Elasticsearch spent indexing into and searching each of the prefix's
+    indices (from their stats, so other users of the node do not count), and their total."""
     with sync_client(settings) as es:
-        stats = es.indices.stats(index=f"{settings.name_prefix}*", metric=["indexing", "search"])
-    totals = stats["_all"]["total"]
-    search = totals["search"]
-    return totals["indexing"]["index_time_in_millis"] + search["query_time_in_millis"] + search["fetch_time_in_millis"]
+        stats = es.indices.stats(index=f"{settings.name_prefix}*", metric=["indexing", "search"])["indices"]
+    per_index = {}
+    for index, figures in sorted(stats.items()):
+        totals = figures["total"]
+        busy = sum(
+            (
+                totals["indexing"]["index_time_in_millis"],
+                totals["search"]["query_time_in_millis"],
+                totals["search"]["fetch_time_in_millis"],
+            )
+        )
+        per_index[index.removeprefix(settings.name_prefix)] = busy / max(1, articles)
+    return {"total": sum(per_index.values()), **per_index}
 
 
 def rss_bytes(pid: int) -> int:
@@ -115,17 +125,17 @@ def _check_alive(workers: list[WorkerProcess]) -> None:
 
 
 def measure_throughput(
-    settings: Settings, workers: list[WorkerProcess], limit: int, window_s: float, timeout_s: float
+    settings: Settings, workers: list[WorkerProcess], limit: int, window_s: float, timeout_s: float, drain: bool
 ) -> dict[str, Any]:
     """Articles/s through the workers, counted from their first committed offsets.
 
-    The producer keeps a few batches waiting ahead of the committed offsets (up to `limit`
-    articles), so the workers never starve and never face a backlog longer than that. The rate
-    is taken when all `limit` articles are committed and searchable, or after `window_s` seconds
-    of progress (`caught_up` says which); either way the run ends with everything searchable, so
-    a latency measurement can follow on an empty backlog.
+    The producer keeps two batches per worker waiting ahead of the committed offsets (up to
+    `limit` articles), so the workers never starve and never face a longer backlog. The rate is
+    taken when all `limit` articles are committed and searchable, or after `window_s` seconds of
+    progress (`caught_up` says which). With `drain`, the run then waits (up to `timeout_s`) until
+    everything produced is searchable, so that a latency measurement starts on an empty backlog.
     """
-    backlog = 3 * settings.batch_size * len(workers)
+    backlog = 2 * settings.batch_size * len(workers)
     producer = CorpusProducer(settings)
     started = time.perf_counter()
     first: tuple[float, int, float] | None = None
@@ -145,10 +155,13 @@ def measure_throughput(
                     first = (now, committed, worker_cpu_s)
                 elif first and window is None and now - first[0] >= window_s and committed > first[1]:
                     window = (now, committed, worker_cpu_s)
-                if committed >= producer.sent and visible >= producer.sent and (window or producer.sent >= limit):
+                drained = committed >= producer.sent and visible >= producer.sent
+                if (drained and (window or producer.sent >= limit)) or (window and not drain):
                     break
                 _check_alive(workers)
-                if now - started > timeout_s:
+                if now - (window[0] if window else started) > timeout_s:
+                    if window:
+                        break  # measured; only the drain is late
                     raise NewsflowError(
                         f"{committed} of {producer.sent} committed, {visible} searchable after {timeout_s:.0f}s:\n"
                         f"{workers[0].log()[-LOG_TAIL_CHARS:]}"
@@ -164,13 +177,14 @@ def measure_throughput(
         "workers": len(workers),
         "batch_size": settings.batch_size,
         "caught_up": window is None,
+        "drained": drained,
         "measured_articles": measured,
         "measured_s": measured_s,
         "per_s": measured / measured_s if measured_s > 0 else float("nan"),
         # Worker CPU per article does not depend on how busy the machine is; wall-clock rates do.
         "worker_cpu_ms_per_article": 1000 * (end[2] - first[2]) / measured if measured else float("nan"),
         # Elasticsearch's own time on this run's indices (other users share the node).
-        "es_ms_per_article": es_busy_ms(settings) / max(1, visible),
+        "es_ms_per_article": es_ms_per_article(settings, visible),
         "startup_s": first[0] - started,
         "worker_peak_rss_mb": peak_rss / 2**20,
     }
@@ -280,7 +294,7 @@ def plain_copy(settings: Settings, count: int, timeout_s: float) -> dict[str, An
         "seconds": seconds,
         "per_s": count / seconds,
         "client_cpu_ms_per_article": 1000 * (time.process_time() - started_cpu) / count,
-        "es_ms_per_article": es_busy_ms(settings) / count,
+        "es_ms_per_article": es_ms_per_article(settings, count),
     }
 
 

@@ -70,8 +70,9 @@ def _e2e_rows(section: dict[str, Any]) -> Iterator[Row]:
         )
 
 
-def _costs(client_ms: float, es_ms: float, client: str) -> str:
-    return f"{client} CPU {client_ms:.2f} ms, Elasticsearch {es_ms:.2f} ms"
+def _costs(client_ms: float, es_ms: dict[str, float], client: str) -> str:
+    indices = ", ".join(f"{index} {ms:.1f}" for index, ms in es_ms.items() if index != "total" and ms >= 0.05)
+    return f"{client} CPU {client_ms:.2f} ms; Elasticsearch {es_ms['total']:.2f} ms ({indices})"
 
 
 def _latency_rows(section: dict[str, Any]) -> Iterator[Row]:

@@ -41,10 +41,10 @@ class Sizes:
 
 
 FULL = Sizes(
-    enrichment={"light": 5000, "full": 1000},
+    enrichment={"light": 3000, "full": 500},
     plain_copy=10_000,
     e2e={"light": 20000, "full": 3000},
-    e2e_window_s=300,
+    e2e_window_s=180,
     e2e_batch_size=None,
     latency_s=30,
     scaling_workers=2,
@@ -125,8 +125,11 @@ class Run:
             limit = self.e2e_limit(profile, settings, enriched[profile]["chain_per_s"])
             with isolated(settings), e2e.running_workers(settings, 1, self.log_dir) as workers:
                 self.on_progress(f"end to end, {profile}: up to {limit:,} articles or {self.sizes.e2e_window_s:.0f}s")
-                measured = e2e.measure_throughput(settings, workers, limit, self.sizes.e2e_window_s, timeout_s)
-                if "latency" in self.parts and measured["per_s"] > 0:
+                latency = "latency" in self.parts
+                measured = e2e.measure_throughput(
+                    settings, workers, limit, self.sizes.e2e_window_s, timeout_s, drain=latency
+                )
+                if latency and measured["drained"] and measured["per_s"] > 0:
                     rate = e2e.LATENCY_LOAD * measured["per_s"]
                     self.on_progress(f"latency, {profile}: {rate:.1f} articles/s for {self.sizes.latency_s:.0f}s")
                     sections["latency"][profile] = e2e.measure_latency(
@@ -167,7 +170,9 @@ class Run:
         limit = self.e2e_limit(profile, settings, enrichment_per_s, workers)
         self.on_progress(f"scaling, {profile}: {workers} workers over {settings.topic_partitions} partitions")
         with isolated(settings), e2e.running_workers(settings, workers, self.log_dir) as running:
-            measured = e2e.measure_throughput(settings, running, limit, self.sizes.e2e_window_s, self.sizes.timeout_s)
+            measured = e2e.measure_throughput(
+                settings, running, limit, self.sizes.e2e_window_s, self.sizes.timeout_s, drain=False
+            )
         return {**measured, "one_worker_per_s": one_worker["per_s"], "speedup": measured["per_s"] / one_worker["per_s"]}
 
     def meta(self) -> dict[str, Any]:
