@@ -234,6 +234,13 @@ def test_a_burst_gives_one_alert_document_and_one_webhook_call(alert_settings, s
         ("updated", alert["id"]),
         ("closed", alert["id"]),
     ]
+    listed = subprocess.run(
+        [sys.executable, "-m", "newsflow", "alerts", "list", "--since", "1h", "--json"],
+        env=settings_env(alert_settings),
+        capture_output=True,
+        check=True,
+    )
+    assert [orjson.loads(line)["id"] for line in listed.stdout.splitlines()] == [alert["id"]]
 
 
 def test_baselines_survive_a_restart(alert_settings, spike_worker, webhook, history):

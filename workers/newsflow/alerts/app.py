@@ -8,7 +8,8 @@ articles.enriched ─find-mentions─▶ <app>-mentions ─detect─▶ alerts �
 
 * `find-mentions` repartitions: one message per (article, term), keyed by term, so every mention of
   a term is counted on one partition. It also keeps the watermark: the latest article time
-  forwarded (`ingested_at`), or the wall clock once no article has come for `alerts_grace_s`.
+  forwarded (`ingested_at`), or the wall clock once the topic is read to its end and no article has
+  come for `alerts_grace_s`.
 * The `tick` timer sends the watermark, less the grace, to every partition of the mentions topic.
   A tick reaches `detect` behind the mentions sent before it, so when `detect` closes the windows
   that end before it, their counts are complete; ticks also close windows of a quiet stream.
@@ -34,7 +35,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import faust
 import orjson
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from newsflow.alerts.alert import Alert
 from newsflow.alerts.detector import Detector, DetectorParams, TermState, WindowCount
@@ -48,7 +49,7 @@ from newsflow.worker.app import broker_credentials
 
 log = logging.getLogger("newsflow.alerts")
 MENTIONS_RETENTION_S = 24 * 3600.0
-# Ticks per window: an alert is out at most this fraction of a window after the grace.
+# Ticks per window (at most 30 s apart): an alert is out within a fifth of a window after end + grace.
 TICKS_PER_WINDOW = 5
 MAX_TICK_INTERVAL_S = 30.0
 
@@ -101,8 +102,8 @@ class PartitionRows(MutableMapping[KeyT, StateT], Generic[KeyT, StateT]):
 
 class Watermark:
     """How far the articles forwarded so far are complete: the latest article time while articles
-    come, the wall clock once they stopped for `idle_after_s`; never decreasing. -inf until the first
-    article: a backlog may still be on its way."""
+    come; the wall clock once the consumer has read everything there is and no article came for
+    `idle_after_s`. Never decreasing; -inf until the first article (a backlog may be on its way)."""
 
     def __init__(self, idle_after_s: float) -> None:
         self._idle_after_s = idle_after_s
@@ -114,10 +115,11 @@ class Watermark:
         self._latest_at = max(self._latest_at, at)
         self._last_seen = time.time()
 
-    def value(self) -> float:
+    def value(self, caught_up: bool) -> float:
         now = time.time()
         if self._latest_at > -math.inf:
-            self._value = max(self._value, now if now - self._last_seen >= self._idle_after_s else self._latest_at)
+            idle = caught_up and now - self._last_seen >= self._idle_after_s
+            self._value = max(self._value, now if idle else self._latest_at)
         return self._value
 
 
@@ -161,6 +163,19 @@ def create_app(settings: Settings) -> faust.App:
     # Per partition: the first window its detector closed (the start of every term's history there).
     detector_started = app.Table("detector-started", partitions=partitions)
     watermark = Watermark(idle_after_s=settings.alerts_grace_s)
+    last_read: dict[TP, int] = {}  # offset of the last enriched article forwarded, per partition
+
+    async def read_everything() -> bool:
+        """Whether every assigned partition of the enriched topic has been forwarded up to its end."""
+        for tp in app.consumer.assignment():
+            if tp.topic != settings.topic_enriched:
+                continue
+            end = app.consumer.highwater(tp)
+            done = last_read[tp] + 1 if tp in last_read else await app.consumer.position(tp)
+            if end is None or done is None or done < end:
+                return False
+        return True
+
     webhook = WebhookSender.from_settings(settings)
 
     def tracker(partition: int) -> SpikeTracker:
@@ -188,6 +203,7 @@ def create_app(settings: Settings) -> faust.App:
             for event in events:
                 for mention in article_mentions(event, watch_list, watermark):
                     sent.append(await mentions_topic.send(key=mention.term.encode(), value=mention._asdict()))
+                last_read[event.message.tp] = event.message.offset
             await asyncio.gather(*sent)
 
     @app.agent(mentions_topic, name="detect")
@@ -220,7 +236,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.timer(interval=min(params.window_s / TICKS_PER_WINDOW, MAX_TICK_INTERVAL_S))
     async def tick() -> None:
-        closed_before = watermark.value() - settings.alerts_grace_s
+        closed_before = watermark.value(await read_everything()) - settings.alerts_grace_s
         if math.isinf(closed_before):
             return
         for partition in range(partitions):

@@ -8,10 +8,10 @@ Per closed window of a term:
   per window and kept at mean 1), so that a term busy every afternoon is not news every afternoon;
   the variance is the expected count times the term's dispersion (exponentially weighted mean of
   squared forecast error / expected count, at least 1: Poisson or wider), so that it follows the daily
-  cycle instead of lagging behind it. A young history is
-  averaged plainly (weight 1/n until that is smaller than the EW weight), so the first windows are not
-  biased towards zero. After the warm-up, counts are clipped at expected + `CLIP_SIGMAS` standard
-  deviations before they update the baseline, so a spike barely moves the baseline it is measured against.
+  cycle instead of lagging behind it. A young history is averaged plainly (weight 1/n until that is
+  smaller than the EW weight), so the first windows are not biased towards zero. After the warm-up,
+  counts are clipped at expected + `CLIP_SIGMAS` standard deviations before they update the baseline,
+  so a spike barely moves the baseline it is measured against.
 * **Tail test**: P(X >= count) under a negative binomial with the baseline's mean and variance (Poisson
   when the variance is not above the mean); the score is -log10 of that probability. It is applied to
   the window alone and to the window with the one before (sums of their expected counts and variances,
