@@ -104,16 +104,17 @@ class Settings(BaseSettings):
     # Limits and language
     max_message_bytes: int = Field(2_000_000, ge=1024, description="larger messages are dead-lettered")
     max_body_chars: int = Field(500_000, ge=100, description="longer bodies are dead-lettered")
-    language_min_confidence: float = Field(
-        0.5, ge=0, le=1, description="below this the detected language is `und`"
-    )
+    language_min_confidence: float = Field(0.5, ge=0, le=1, description="below this the detected language is `und`")
     # Duplicates
     dedup_horizon_days: float = Field(
         30, gt=0, description="exact and near-duplicate state older than this is forgotten (bounded state)"
     )
     neardup_enabled: bool = Field(True, description="flag near duplicates (MinHash LSH) with duplicate_of")
     neardup_threshold: float = Field(
-        0.7, gt=0, lt=1, description="similarity (max of Jaccard and containment of word 3-shingles) for a near duplicate"
+        0.7,
+        gt=0,
+        lt=1,
+        description="similarity (max of Jaccard and containment of word 3-shingles) for a near duplicate",
     )
     # Stories
     stories_enabled: bool = Field(True, description="group articles about one event into stories (story_id)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -127,6 +128,6 @@ def test_ensure_topics_reports_other_errors(settings: Settings, monkeypatch: pyt
         {"t1-articles.raw": 0, "t1-articles.enriched": 0, "t1-articles.retry": 0, "t1-articles.dlq": 38, "t1-alerts": 0}
     )
     monkeypatch.setattr(admin, "admin_client", lambda _: fake)
-    with pytest.raises(ServiceError, match="t1-articles.dlq: InvalidReplicationFactorError"):
+    with pytest.raises(ServiceError, match=re.escape("t1-articles.dlq: InvalidReplicationFactorError")):
         admin.ensure_topics(settings)
     assert fake.closed
