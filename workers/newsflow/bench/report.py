@@ -140,7 +140,15 @@ def _search_rows(section: dict[str, Any]) -> Iterator[Row]:
     yield (
         f"{section['queries']:,} mixed queries over {section['load']['documents']:,} documents",
         f"p50 {section['p50_ms']:.0f} ms, p99 {section['p99_ms']:.0f} ms",
+        f"{section['p50_vs_baseline']:.1f}× / {section['p99_vs_baseline']:.1f}× baseline; "
         f"{section['with_hits']:,} with hits",
+        "",
+    )
+    baseline = section["baseline"]
+    yield (
+        f"  baseline: {baseline['name']}",
+        f"p50 {baseline['p50_ms']:.0f} ms, p99 {baseline['p99_ms']:.0f} ms",
+        "1",
         "",
     )
 

@@ -124,29 +124,46 @@ def queries(count: int) -> list[tuple[str, SearchRequest]]:
     return result
 
 
+def baseline_body(request: SearchRequest) -> dict[str, Any]:
+    """The floor of a search round trip: the same words as one `match` on `body` (or `match_all`),
+    the same page size, without newsflow's per-language clauses, filters, facets, highlights or collapse."""
+    query = {"match": {"body": request.query}} if request.query else {"match_all": {}}
+    return {"query": query, "size": request.size}
+
+
 def measure_queries(settings: Settings, count: int) -> dict[str, Any]:
+    """Each planned query through `search`, each followed by its baseline, so both see the same load."""
     planned = queries(WARMUP_QUERIES + count)
     by_kind: dict[str, list[float]] = defaultdict(list)
-    timings = []
+    timings, baseline = [], []
     hits = 0
     entities = entity_table(tuple(settings.entity_files))  # as the CLI and the API pass it
     with sync_client(settings) as es:
         for position, (kind, request) in enumerate(planned):
             started = time.perf_counter()
             result = search(es, settings.articles_alias, request, entities)
-            elapsed = time.perf_counter() - started
+            searched = time.perf_counter()
+            es.search(index=settings.articles_alias, **baseline_body(request))
+            elapsed, baseline_elapsed = searched - started, time.perf_counter() - searched
             if position >= WARMUP_QUERIES:
                 timings.append(elapsed)
+                baseline.append(baseline_elapsed)
                 by_kind[kind].append(elapsed)
                 hits += result["total"] > 0
     timings.sort()
+    baseline.sort()
+    p50, p99 = (1000 * percentile(timings, pct) for pct in (50, 99))
+    base_p50, base_p99 = (1000 * percentile(baseline, pct) for pct in (50, 99))
     return {
         "queries": count,
         "with_hits": hits,
-        "p50_ms": 1000 * percentile(timings, 50),
-        "p99_ms": 1000 * percentile(timings, 99),
+        "p50_ms": p50,
+        "p99_ms": p99,
         "mean_ms": 1000 * sum(timings) / len(timings),
         "p50_ms_by_kind": {kind: 1000 * percentile(sorted(values), 50) for kind, values in by_kind.items()},
+        "baseline": {"name": "one-field match, same words and page size", "p50_ms": base_p50, "p99_ms": base_p99},
+        "p50_vs_baseline": p50 / base_p50,
+        "p99_vs_baseline": p99 / base_p99,
     }
 
 
