@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from newsflow.entities.arabic import DELETED_MARKS, fold_arabic
 
@@ -24,11 +27,11 @@ class FoldedText:
     """Folded text; `starts[i]`/`ends[i]` bound the original characters behind folded character i."""
 
     text: str
-    starts: list[int]
-    ends: list[int]
+    starts: np.ndarray
+    ends: np.ndarray
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
-        return self.starts[start], self.ends[end - 1]
+        return int(self.starts[start]), int(self.ends[end - 1])
 
 
 def _fold_char(char: str) -> str:
@@ -46,22 +49,43 @@ def _fold_char(char: str) -> str:
     return base.casefold()
 
 
+class _CharTable(dict[int, str]):
+    """`str.translate` table that folds each code point on first sight and remembers it."""
+
+    def __init__(self, value: Callable[[str], str]) -> None:
+        super().__init__()
+        self._value = value
+
+    def __missing__(self, code: int) -> str:
+        self[code] = value = self._value(chr(code))
+        return value
+
+
+_FOLDS = _CharTable(_fold_char)
+# Length of each character's fold (0 to 3) as a character, to count output per input in C.
+_FOLD_LENGTHS = _CharTable(lambda char: chr(len(_fold_char(char))))
+_DELETED_MARK = re.compile("[" + "".join(sorted(DELETED_MARKS)) + "]")
+
+
 def fold_with_offsets(text: str) -> FoldedText:
-    chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for index, char in enumerate(text):
-        folded = _fold_char(char)
-        if not folded or (folded == " " and (not chars or chars[-1] == " ")):
-            # A dropped mark still belongs to the letter before it, so a span never splits a letter from its marks.
-            if char in DELETED_MARKS and ends and chars[-1] != " ":
-                ends[-1] = index + 1
-            continue
-        for folded_char in folded:
-            chars.append(folded_char)
-            starts.append(index)
-            ends.append(index + 1)
-    return FoldedText("".join(chars), starts, ends)
+    # Whole-text translate and numpy index arithmetic: a Python loop per character cost ~1 ms per article.
+    spread = text.translate(_FOLDS)  # every fold, spaces not yet collapsed
+    lengths = np.frombuffer(text.translate(_FOLD_LENGTHS).encode("latin-1"), dtype=np.uint8)
+    sources = np.repeat(np.arange(len(text)), lengths)
+    codes = np.frombuffer(spread.encode("utf-32-le"), dtype=np.uint32)
+    # A space survives only after a non-space: runs collapse to one, leading spaces go.
+    spaces = codes == ord(" ")
+    keep = ~spaces
+    keep[1:] |= ~spaces[:-1]
+    starts = sources[keep]
+    ends = starts + 1
+    folded = codes[keep].tobytes().decode("utf-32-le")
+    # A dropped mark still belongs to the letter before it, so a span never splits a letter from its marks.
+    for mark in _DELETED_MARK.finditer(text):
+        before = int(np.searchsorted(starts, mark.start()))
+        if before and folded[before - 1] != " ":
+            ends[before - 1] = mark.start() + 1
+    return FoldedText(folded, starts, ends)
 
 
 def fold(text: str) -> str:
