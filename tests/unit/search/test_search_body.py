@@ -130,3 +130,20 @@ def test_why_matched_names_the_entity():
         {"kind": "entity", "entity_id": "org:islamic-state", "label": "Islamic State"},
         {"kind": "text", "text": "Daesh"},
     ]
+
+
+def test_cli_and_api_parameter_names_build_the_request_they_name() -> None:
+    request = SearchRequest.from_parameters(
+        q="Daesh", outlet=["Al Jazeera"], country=["qa"], lang=["ar"], entity=["Q2429253"], size=5, sort="date"
+    )
+    assert request == SearchRequest(
+        query="Daesh",
+        outlets=["Al Jazeera"],
+        outlet_countries=["qa"],
+        languages=["ar"],
+        entity_ids=["Q2429253"],
+        size=5,
+        sort="date",
+    )
+    with pytest.raises(QueryError):
+        SearchRequest.from_parameters(size=500)

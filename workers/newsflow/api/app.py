@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
@@ -24,7 +23,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from newsflow.api.models import Article, Problem, SearchResponse, Story
+from newsflow.api.models import Article, Problem, SearchParameters, SearchResponse, Story
 from newsflow.es.client import sync_client
 from newsflow.search import QueryError, SearchRequest, entity_table, search
 from newsflow.search.results import text_direction
@@ -118,41 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     @app.get("/api/search", response_model=SearchResponse, responses=PROBLEMS)
-    def search_articles(
-        q: Annotated[str, Query(description='words (all must match), "phrases", -excluded', max_length=2000)] = "",
-        outlet: Annotated[list[str], Query(description="outlet (repeatable)")] = [],  # noqa: B006  # FastAPI copies
-        country: Annotated[list[str], Query(description="outlet country (repeatable)")] = [],  # noqa: B006
-        lang: Annotated[list[str], Query(description="detected language, e.g. en, ar (repeatable)")] = [],  # noqa: B006
-        entity: Annotated[list[str], Query(description="canonical entity id (repeatable)")] = [],  # noqa: B006
-        entity_type: Annotated[list[str], Query(description="PER, ORG, LOC, MISC (repeatable)")] = [],  # noqa: B006
-        story: Annotated[list[str], Query(description="story id (repeatable)")] = [],  # noqa: B006
-        duplicate_status: Annotated[list[str], Query(description="original, near_duplicate")] = [],  # noqa: B006
-        since: Annotated[datetime | None, Query(description="published at or after (ISO 8601)")] = None,
-        until: Annotated[datetime | None, Query(description="published before (ISO 8601)")] = None,
-        size: Annotated[int, Query(ge=0, le=100)] = 10,
-        sort: Literal["relevance", "date"] = "relevance",
-        collapse: Annotated[
-            Literal["none", "duplicates", "stories"], Query(description="one hit per original, or per story")
-        ] = "duplicates",
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous page", max_length=4096)] = None,
-    ) -> dict[str, Any]:
+    def search_articles(parameters: Annotated[SearchParameters, Query()]) -> dict[str, Any]:
         """Full-text and entity search with filters on every facet, highlights, facet counts and paging."""
-        request = SearchRequest(
-            query=q,
-            outlets=outlet,
-            outlet_countries=country,
-            languages=lang,
-            entity_ids=entity,
-            entity_types=entity_type,
-            story_ids=story,
-            duplicate_statuses=duplicate_status,
-            since=since,
-            until=until,
-            size=size,
-            sort=sort,
-            collapse=collapse,
-            cursor=cursor,
-        )
+        request = SearchRequest.from_parameters(**parameters.model_dump())
         return search(state["es"], alias, request, entities)
 
     @app.get("/api/articles/{article_id}", response_model=Article, responses={**PROBLEMS, 404: {"model": Problem}})

@@ -1,10 +1,32 @@
-"""Response models of the search API: they document the JSON in the published OpenAPI schema."""
+"""The search API's query parameters and response models: they document it in the published OpenAPI schema."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+
+class SearchParameters(BaseModel):
+    """The query parameters of /api/search, named as `SearchRequest.from_parameters` takes them."""
+
+    q: str = Field("", description='words (all must match), "phrases", -excluded', max_length=2000)
+    outlet: list[str] = Field([], description="outlet (repeatable)")
+    country: list[str] = Field([], description="outlet country (repeatable)")
+    lang: list[str] = Field([], description="detected language, e.g. en, ar (repeatable)")
+    entity: list[str] = Field([], description="canonical entity id (repeatable)")
+    entity_type: list[str] = Field([], description="PER, ORG, LOC, MISC (repeatable)")
+    story: list[str] = Field([], description="story id (repeatable)")
+    duplicate_status: list[str] = Field([], description="original, near_duplicate")
+    since: datetime | None = Field(None, description="published at or after (ISO 8601)")
+    until: datetime | None = Field(None, description="published before (ISO 8601)")
+    size: int = Field(10, ge=0, le=100)
+    sort: Literal["relevance", "date"] = "relevance"
+    collapse: Literal["none", "duplicates", "stories"] = Field(
+        "duplicates", description="one hit per original, or per story"
+    )
+    cursor: str | None = Field(None, description="next_cursor of the previous page", max_length=4096)
 
 
 class MatchReason(BaseModel):

@@ -68,9 +68,7 @@ def search(
     entity: list[str] = typer.Option([], "--entity", help="Only articles naming this entity id (repeatable)."),
     entity_type: list[str] = typer.Option([], "--entity-type", help="Only articles naming an entity of this type."),
     story: list[str] = typer.Option([], "--story", help="Only articles of this story id (repeatable)."),
-    duplicate_status: list[str] = typer.Option(
-        [], "--duplicate-status", help="original, near_duplicate (repeatable)."
-    ),
+    duplicate_status: list[str] = typer.Option([], "--duplicate-status", help="original, near_duplicate (repeatable)."),
     since: str | None = typer.Option(None, help="Published on or after this ISO date."),
     until: str | None = typer.Option(None, help="Published before this ISO date."),
     size: int = typer.Option(10, help="Hits per page (0-100)."),
@@ -85,20 +83,20 @@ def search(
     """
     settings = load_settings()
     try:
-        request = SearchRequest(
-            query=query,
-            outlets=outlet,
-            outlet_countries=country,
-            languages=lang,
-            entity_ids=entity,
-            entity_types=entity_type,
-            story_ids=story,
-            duplicate_statuses=duplicate_status,
+        request = SearchRequest.from_parameters(
+            q=query,
+            outlet=outlet,
+            country=country,
+            lang=lang,
+            entity=entity,
+            entity_type=entity_type,
+            story=story,
+            duplicate_status=duplicate_status,
             since=_parse_date(since, "--since"),
             until=_parse_date(until, "--until"),
             size=size,
-            sort=sort,  # type: ignore[arg-type]  # validated by SearchRequest
-            collapse=collapse,  # type: ignore[arg-type]
+            sort=sort,
+            collapse=collapse,
             cursor=cursor,
         )
         with sync_client(settings) as es:

@@ -52,6 +52,20 @@ FILTER_FIELDS = {
 }
 
 
+# The search parameters as the CLI and the HTTP API name them (each filter singular: it is repeated)
+# -> the SearchRequest field; since, until, size, sort, collapse and cursor keep their names.
+PARAMETER_FIELDS = {
+    "q": "query",
+    "outlet": "outlets",
+    "country": "outlet_countries",
+    "lang": "languages",
+    "entity": "entity_ids",
+    "entity_type": "entity_types",
+    "story": "story_ids",
+    "duplicate_status": "duplicate_statuses",
+}
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     query: str = ""
@@ -68,6 +82,11 @@ class SearchRequest:
     sort: Sort = "relevance"
     collapse: Collapse = "duplicates"
     cursor: str | None = None  # from the previous page's result
+
+    @classmethod
+    def from_parameters(cls, **parameters: Any) -> SearchRequest:
+        """The request for the parameters of `newsflow search` or `/api/search`, by their names there."""
+        return cls(**{PARAMETER_FIELDS.get(name, name): value for name, value in parameters.items()})
 
     def __post_init__(self) -> None:
         if not 0 <= self.size <= MAX_PAGE_SIZE:
