@@ -46,7 +46,7 @@ import orjson
 
 from newsflow.models import Article
 from newsflow.settings import Settings
-from newsflow.stages.language import UNDETERMINED, detect_text
+from newsflow.stages.language import UNDETERMINED, detect_sample
 
 # --- Line features -----------------------------------------------------------------------------
 
@@ -216,8 +216,7 @@ def _reader_address_share(text: str, language: str) -> float:
 def _document_language(lines: list[str], language: str) -> str:
     if language != UNDETERMINED:
         return language
-    sample = " ".join(sorted(lines, key=len, reverse=True))[:1000]
-    return detect_text(sample)[0]
+    return detect_sample(lines)[0]
 
 
 def _features(texts: list[str], language: str) -> list[Line]:
