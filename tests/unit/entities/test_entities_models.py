@@ -1,6 +1,8 @@
 """The statistical models behind EntityExtractor: shipped, loadable offline, batched, capped."""
 
-from newsflow.entities.ner import ARABIC_MODEL_DIR, ModelNer
+import spacy
+
+from newsflow.entities.ner import ARABIC_MODEL_DIR, ModelNer, _name_parts
 
 
 def test_english_model_finds_people_the_table_does_not_know(with_model):
@@ -44,3 +46,23 @@ def test_long_texts_are_cut_at_a_space_for_the_model():
 
 def test_languages_without_a_model_get_no_model_mentions():
     assert ModelNer(max_chars=100).extract(["Emmanuel Macron à Paris", ""], "fr") == [[], []]
+
+
+def _parts(text: str, entity_type: str = "ORG") -> list[str]:
+    doc = spacy.blank("en")(text)
+    return [part.text for part in _name_parts(doc[:], entity_type)]
+
+
+def test_model_spans_are_cut_at_free_standing_scores_and_punctuation():
+    assert _parts("Sunderland 1 Wimbledon 3") == ["Sunderland", "Wimbledon"]
+    assert _parts('Vaughan 9-1-55-1 , " Red Shirts', "PER") == ["Vaughan", "Red Shirts"]
+    assert _parts("Manchester City v") == ["Manchester City"]
+
+
+def test_name_parts_keep_joined_words_particles_and_misc_numbers():
+    assert _parts("Ata-ur-Rehman", "PER") == ["Ata-ur-Rehman"]
+    assert _parts("Bank of Canada") == ["Bank of Canada"]
+    assert _parts("Procter & Gamble") == ["Procter & Gamble"]
+    assert _parts("de Villepin", "PER") == ["de Villepin"]
+    assert _parts("FTSE 100", "MISC") == ["FTSE 100"]
+    assert _parts("U.S. Open", "MISC") == ["U.S. Open"]

@@ -38,6 +38,8 @@ ONTONOTES_TO_TYPE = {
 }
 ARABIC_FEATURES = "newsflow_arabic_features"
 _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
+# Lower-case words that can start a name: "de Villepin", "van Gaal", "bin Laden".
+_NAME_PARTICLES = frozenset(["al", "bin", "da", "de", "del", "di", "dos", "du", "el", "la", "le", "van", "von"])
 
 
 class EntitySpan(NamedTuple):
@@ -64,6 +66,50 @@ def arabic_stem(folded_word: str) -> str:
     """The folded word without attached prefixes and article, when it has the article (وبالعراق -> عراق)."""
     reading = article_reading(folded_word)
     return reading[len(ARTICLE) :] if reading else folded_word
+
+
+def _name_parts(ent: Span, entity_type: str) -> list[Span]:
+    """The runs of name words in a model span, cut at free-standing numbers and punctuation.
+
+    On results lines and tables a cased model runs names and scores together
+    ("Sunderland 1 Wimbledon 3", "Vaughan 9-1-55-1 ,"). Words are what spaces
+    separate, so "Ata-ur-Rehman" and "U.S." stay whole. Lower-case words do not
+    start or end a name ("Manchester City v"), name particles apart; a number
+    may end a MISC name ("FTSE 100", "Euro 96").
+    """
+    words: list[Span] = []
+    first = ent.start
+    for token in ent:
+        if token.whitespace_ or token.i == ent.end - 1:
+            words.append(ent.doc[first : token.i + 1])
+            first = token.i + 1
+    runs: list[list[Span]] = [[]]
+    for index, word in enumerate(words):
+        text = word.text
+        ends_misc = entity_type == "MISC" and index == len(words) - 1 and bool(runs[-1])
+        if any(char.isdigit() for char in text):
+            breaks = not ends_misc
+        else:
+            breaks = text != "&" and not any(char.isalpha() for char in text)
+        if breaks:
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    spans = []
+    for run in runs:
+        while run and _not_name_edge(run[0].text, leading=True):
+            run = run[1:]
+        while run and _not_name_edge(run[-1].text, leading=False):
+            run = run[:-1]
+        if run:
+            spans.append(ent.doc[run[0].start : run[-1].end])
+    return spans
+
+
+def _not_name_edge(word: str, leading: bool) -> bool:
+    if any(char.isupper() or char.isdigit() for char in word):
+        return False
+    return not (leading and word in _NAME_PARTICLES)
 
 
 def _without_article_and_possessive(ent: Span) -> Span:
@@ -116,9 +162,11 @@ class ModelNer:
     def _spans(doc: Doc, language: str) -> list[EntitySpan]:
         spans = []
         for ent in doc.ents:
-            entity_type = ONTONOTES_TO_TYPE.get(ent.label_) if language == "en" else ent.label_
-            if language == "en":
-                ent = _without_article_and_possessive(ent)
+            if language != "en":
+                spans.append(EntitySpan(ent.start_char, ent.end_char, ent.label_))
+                continue
+            entity_type = ONTONOTES_TO_TYPE.get(ent.label_)
             if entity_type:
-                spans.append(EntitySpan(ent.start_char, ent.end_char, entity_type))
+                for part in _name_parts(_without_article_and_possessive(ent), entity_type):
+                    spans.append(EntitySpan(part.start_char, part.end_char, entity_type))
         return spans
