@@ -72,14 +72,14 @@ def fold_with_offsets(text: str) -> FoldedText:
     spread = text.translate(_FOLDS)  # every fold, spaces not yet collapsed
     lengths = np.frombuffer(text.translate(_FOLD_LENGTHS).encode("latin-1"), dtype=np.uint8)
     sources = np.repeat(np.arange(len(text)), lengths)
-    codes = np.frombuffer(spread.encode("utf-32-le"), dtype=np.uint32)
+    codes = np.frombuffer(spread.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     # A space survives only after a non-space: runs collapse to one, leading spaces go.
     spaces = codes == ord(" ")
     keep = ~spaces
     keep[1:] |= ~spaces[:-1]
     starts = sources[keep]
     ends = starts + 1
-    folded = codes[keep].tobytes().decode("utf-32-le")
+    folded = codes[keep].tobytes().decode("utf-32-le", "surrogatepass")
     # A dropped mark still belongs to the letter before it, so a span never splits a letter from its marks.
     for mark in _DELETED_MARK.finditer(text):
         before = int(np.searchsorted(starts, mark.start()))
