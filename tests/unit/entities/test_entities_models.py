@@ -1,6 +1,7 @@
 """The statistical models behind EntityExtractor: shipped, loadable offline, batched, capped."""
 
 import spacy
+from spacy.tokens import Doc, Span
 
 from newsflow.entities.ner import ARABIC_MODEL_DIR, ModelNer, _name_parts
 
@@ -66,3 +67,27 @@ def test_name_parts_keep_joined_words_particles_and_misc_numbers():
     assert _parts("de Villepin", "PER") == ["de Villepin"]
     assert _parts("FTSE 100", "MISC") == ["FTSE 100"]
     assert _parts("U.S. Open", "MISC") == ["U.S. Open"]
+
+
+def _model_types(words: list[str], ents: list[tuple[int, int, str]]) -> list[tuple[str, str]]:
+    """What ModelNer makes of a doc the English model labelled with `ents` (token spans, OntoNotes labels)."""
+    doc = Doc(spacy.blank("en").vocab, words=words)
+    doc.ents = [Span(doc, start, end, label=label) for start, end, label in ents]
+    return [(doc.text[s.start : s.end], s.type) for s in ModelNer._spans(doc, "en")]
+
+
+def test_a_place_followed_by_its_score_is_a_team():
+    words = ["Sunderland", "1", "Wimbledon", "3"]
+    assert _model_types(words, [(0, 4, "GPE")]) == [("Sunderland", "ORG"), ("Wimbledon", "ORG")]
+    assert _model_types(["He", "flew", "to", "Antwerp", "."], [(3, 4, "GPE")]) == [("Antwerp", "LOC")]
+
+
+def test_a_name_followed_by_a_bracketed_country_is_an_athlete():
+    words = ["2.", "Claudia", "Mues", "(", "Germany", ")", "18.80"]
+    ents = [(1, 3, "ORG"), (4, 5, "GPE")]
+    assert _model_types(words, ents) == [("Claudia Mues", "PER"), ("Germany", "LOC")]
+    words = ["Fabrizio", "Ravanelli", "(", "Middlesbrough", ")"]
+    assert _model_types(words, [(0, 2, "PERSON"), (3, 4, "ORG")]) == [
+        ("Fabrizio Ravanelli", "PER"),
+        ("Middlesbrough", "ORG"),
+    ]

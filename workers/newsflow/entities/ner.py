@@ -106,6 +106,26 @@ def _name_parts(ent: Span, entity_type: str) -> list[Span]:
     return spans
 
 
+def _results_type(name: Span, entity_type: str) -> str:
+    """Sports results conventions: a place followed by its score is the team playing there
+    ("Sunderland 1 Wimbledon 3", "Somerset 83 and 174"); a name followed by a bracketed place
+    is an athlete and that place their country ("2. Claudia Mues ( Germany ) 18.80").
+    """
+    following = name.doc[name.end : name.end + 6]
+    if entity_type == "LOC" and len(following) and following[0].is_digit and len(following[0]) <= 3:
+        return "ORG"
+    closing = next((token.i for token in following if token.text == ")"), None)
+    if (
+        entity_type in ("ORG", "LOC")
+        and following[:1].text == "("
+        and closing is not None
+        and closing > name.end + 1
+        and all(token.ent_type_ == "GPE" for token in name.doc[name.end + 1 : closing])
+    ):
+        return "PER"
+    return entity_type
+
+
 def _not_name_edge(word: str, leading: bool) -> bool:
     if any(char.isupper() or char.isdigit() for char in word):
         return False
@@ -168,5 +188,5 @@ class ModelNer:
             entity_type = ONTONOTES_TO_TYPE.get(ent.label_)
             if entity_type:
                 for part in _name_parts(_without_article_and_possessive(ent), entity_type):
-                    spans.append(EntitySpan(part.start_char, part.end_char, entity_type))
+                    spans.append(EntitySpan(part.start_char, part.end_char, _results_type(part, entity_type)))
         return spans
