@@ -37,11 +37,12 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import justext
+import numpy as np
 import orjson
 
 from newsflow.models import Article
@@ -102,16 +103,34 @@ _STOPLIST_TABLE = """
 _STOPLIST_NAMES = dict(pair.split("=") for pair in _STOPLIST_TABLE.split())
 # Lines in another script than the document's are judged with that script's most common language.
 _SCRIPT_LANGUAGE = {"latin": "en", "arabic": "ar", "cyrillic": "ru", "hebrew": "he", "greek": "el", "devanagari": "hi"}
-_SCRIPT_LETTERS = {
-    "latin": re.compile("[A-Za-z\u00c0-\u024f]"),
-    "arabic": re.compile(
-        "[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"
+_SCRIPT_RANGES = {
+    "latin": ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0x24F)),
+    "arabic": (
+        (0x620, 0x64A),
+        (0x66E, 0x6D3),
+        (0x6FA, 0x6FF),
+        (0x750, 0x77F),
+        (0x8A0, 0x8FF),
+        (0xFB50, 0xFDFF),
+        (0xFE70, 0xFEFF),
     ),
-    "cyrillic": re.compile("[\u0400-\u04ff]"),
-    "hebrew": re.compile("[\u05d0-\u05ea]"),
-    "greek": re.compile("[\u0370-\u03ff]"),
-    "devanagari": re.compile("[\u0900-\u097f]"),
+    "cyrillic": ((0x400, 0x4FF),),
+    "hebrew": ((0x5D0, 0x5EA),),
+    "greek": ((0x370, 0x3FF),),
+    "devanagari": ((0x900, 0x97F),),
 }
+# BMP code point -> 1 + index of its script in _SCRIPT_RANGES (0: none): all lines counted in one numpy pass.
+_SCRIPT_OF = np.zeros(0x10000, dtype=np.int64)
+for _index, _ranges in enumerate(_SCRIPT_RANGES.values(), start=1):
+    for _low, _high in _ranges:
+        _SCRIPT_OF[_low : _high + 1] = _index
+_SCRIPT_NAMES = ["", *_SCRIPT_RANGES]
+# Could a bare token be a link (see _LINK)? Most lines have none of these, and skip the per-token match.
+_LINK_HINT = re.compile(r"[@#]|://|[\w-]\.[a-z]")
+_WORD_TOKEN = re.compile(r"\S*?[^\W_]\S*")  # a whitespace-separated token with a letter or digit in it
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+_WORDS = re.compile(r"\w+")
+_DIGIT_RUN = re.compile(r"\d+")
 
 # A line of fewer words is short: it says too little to judge alone.
 SHORT_WORDS = 8
@@ -149,6 +168,8 @@ class Kind(Enum):
 class Line:
     text: str
     tokens: list[str]  # without a leading list marker ("1.", "-", "•")
+    bare: list[str]  # the tokens case-folded, without surrounding punctuation
+    links: int  # bare tokens that are URLs, e-mail addresses, handles or domains
     words: int
     ends_sentence: bool
     stoplist: str | None
@@ -158,21 +179,39 @@ class Line:
     weight: float = 0.0
 
 
+@lru_cache(maxsize=8192)
 def line_key(text: str) -> str:
-    """The identity of a line across articles: case, digits, punctuation and spacing ignored."""
-    words = re.findall(r"\w+", re.sub(r"\d+", "0", text.casefold()))
-    return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).hexdigest() if words else ""
+    """The identity of a line across articles: case, digits, punctuation and spacing ignored.
+
+    Cached: a line's key is needed to judge it, to learn it, and again in every article that repeats it.
+    """
+    words = _WORDS.findall(text.casefold())
+    return (
+        hashlib.blake2b(_DIGIT_RUN.sub("0", " ".join(words)).encode("utf-8"), digest_size=8).hexdigest()
+        if words
+        else ""
+    )
 
 
-def _line_script(text: str) -> str:
-    """The script most of the letters are in, among those with a default language; "" for others."""
-    counts = {script: len(letters.findall(text)) for script, letters in _SCRIPT_LETTERS.items()}
-    script = max(counts, key=counts.__getitem__)
-    return script if counts[script] else ""
+def _line_scripts(texts: list[str]) -> tuple[str, list[str]]:
+    """The script most letters are in, among those with a default language ("" for others): of all lines, of each."""
+    codes = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    scripts = _SCRIPT_OF[np.minimum(codes, 0xFFFF)]  # U+FFFF is no letter: beyond the BMP counts as no script
+    line_of = np.repeat(np.arange(len(texts)), [len(text) + 1 for text in texts])[: len(codes)]
+    width = len(_SCRIPT_NAMES)
+    counts = np.bincount(line_of * width + scripts, minlength=len(texts) * width).reshape(len(texts), width)
+    counts[:, 0] = 0  # letters of no script never win; argmax then takes the first script of the largest count
+
+    def most(row: np.ndarray) -> str:
+        return _SCRIPT_NAMES[int(row.argmax())]
+
+    return most(counts.sum(axis=0)), [most(row) for row in counts]
 
 
-def _word_count(tokens: list[str]) -> int:
+def _word_count(text: str, tokens: list[str]) -> int:
     """Words, counting runs of CJK/Thai-like characters (no spaces between words) as two characters a word."""
+    if not _UNSPACED_LETTERS.search(text):
+        return len(_WORD_TOKEN.findall(text))
     count = 0
     for token in tokens:
         unspaced = len(_UNSPACED_LETTERS.findall(token))
@@ -197,16 +236,19 @@ def _stoplist(name: str) -> frozenset[str]:
     return frozenset(justext.get_stoplist(name))
 
 
-def _stopword_density(tokens: list[str], stoplist: str | None) -> float:
-    if stoplist is None or not tokens:
+def _stopword_density(folded: list[str], bare: list[str], stoplist: str | None) -> float:
+    if stoplist is None or not folded:
         return 0.0
     words = _stoplist(stoplist)
-    return sum(1 for token in tokens if token.casefold() in words or _bare(token) in words) / len(tokens)
+    return sum(
+        1 for token, bare_token in zip(folded, bare, strict=True) if token in words or bare_token in words
+    ) / len(folded)
 
 
 def _reader_address_share(text: str, language: str) -> float:
     pronouns = READER_ADDRESS.get(language)
-    if not pronouns:
+    # A pronoun found below is always a whole run of letters of the line: most lines have none.
+    if not pronouns or pronouns.isdisjoint(_ALNUM_RUN.findall(text.casefold())):
         return 0.0
     tokens = [_bare(token.split("'")[0].split("’")[0]) for token in _QUOTED.sub(" ", text).split()]
     tokens = [token for token in tokens if token]
@@ -221,15 +263,20 @@ def _document_language(lines: list[str], language: str) -> str:
 
 def _features(texts: list[str], language: str) -> list[Line]:
     """Per-line measures; stopword lists follow the document's language, or a line's own script."""
-    main_script = _line_script(" ".join(texts))
+    main_script, scripts = _line_scripts(texts)
     lines = []
-    for text in texts:
-        tokens = _LIST_MARKER.sub("", text).split()
-        script = _line_script(text)
+    for text, script in zip(texts, scripts, strict=True):
+        unmarked = _LIST_MARKER.sub("", text)
+        tokens = unmarked.split()
+        folded_text = unmarked.casefold()
+        folded = folded_text.split()  # casefold adds no spaces: folded[i] is tokens[i]
+        bare = [token.strip(_STRIP) for token in folded]
+        links = sum(1 for token in bare if _LINK.match(token)) if _LINK_HINT.search(folded_text) else 0
         line_language = language if script == main_script else _SCRIPT_LANGUAGE.get(script, "")
         stoplist = _STOPLIST_NAMES.get(line_language)
-        density = _stopword_density(tokens, stoplist)
-        lines.append(Line(text, tokens, _word_count(tokens), _ends_sentence(text), stoplist, density))
+        density = _stopword_density(folded, bare, stoplist)
+        words = _word_count(unmarked, tokens)
+        lines.append(Line(text, tokens, bare, links, words, _ends_sentence(text), stoplist, density))
     return lines
 
 
@@ -256,19 +303,15 @@ def _is_title_case(tokens: list[str]) -> bool:
 
 def _is_chrome(line: Line) -> bool:
     """Lines that are never article text whatever surrounds them."""
-    tokens = line.tokens
+    tokens, links, short = line.tokens, line.links, line.words < SHORT_WORDS
     if "©" in line.text or not any(char.isalpha() for char in line.text):
         return True
-    bare = [_bare(token) or token for token in tokens]
-    links = sum(1 for token in bare if _LINK.match(token))
-    digits = sum(1 for token in bare if any(char.isdigit() for char in token))
+    if links / len(tokens) >= LINK_SHARE or (links and short):
+        return True
+    if short and sum(1 for token in line.bare if any(map(str.isdigit, token))) / len(tokens) >= DIGIT_SHARE:
+        return True
     separators = sum(1 for token in tokens[1:] if token in _SEPARATORS)
-    return (
-        links / len(tokens) >= LINK_SHARE
-        or (links and line.words < SHORT_WORDS)
-        or (digits / len(tokens) >= DIGIT_SHARE and line.words < SHORT_WORDS)
-        or (separators >= 2 and line.words <= MENU_ITEM_WORDS * (separators + 1))
-    )
+    return separators >= 2 and line.words <= MENU_ITEM_WORDS * (separators + 1)
 
 
 def _initial_kind(line: Line, prose_density: float | None, language: str, title_key: str, repeated: bool) -> Kind:
