@@ -91,3 +91,14 @@ def test_a_name_followed_by_a_bracketed_country_is_an_athlete():
         ("Fabrizio Ravanelli", "PER"),
         ("Middlesbrough", "ORG"),
     ]
+
+
+def test_names_in_match_lines_and_standings_rows_are_teams_but_a_batsman_keeps_his_runs():
+    assert _model_types(["Stranraer", "0", "Brechin", "1"], [(0, 1, "PERSON"), (2, 3, "PERSON")]) == [
+        ("Stranraer", "ORG"),
+        ("Brechin", "ORG"),
+    ]
+    words = ["Manchester", "United", "15", "7", "5", "3", "29"]
+    assert _model_types(words, [(0, 2, "PERSON")]) == [("Manchester United", "ORG")]
+    words = ["(", "Shaun", "Young", "113", ")", ";", "Victoria", "220"]
+    assert _model_types(words, [(1, 3, "PERSON")]) == [("Shaun Young", "PER")]

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 from newsflow.entities.arabic import ARTICLE, article_reading, fold_arabic
 
@@ -107,12 +107,21 @@ def _name_parts(ent: Span, entity_type: str) -> list[Span]:
 
 
 def _results_type(name: Span, entity_type: str) -> str:
-    """Sports results conventions: a place followed by its score is the team playing there
-    ("Sunderland 1 Wimbledon 3", "Somerset 83 and 174"); a name followed by a bracketed place
-    is an athlete and that place their country ("2. Claudia Mues ( Germany ) 18.80").
+    """Sports results conventions, which a model trained on general news gets wrong.
+
+    A place followed by its score is the team playing there ("Sunderland 1 Wimbledon 3",
+    "Somerset 83 and 174"); so is any name in a match line or a standings row
+    ("Stranraer 0 Brechin 1", "Manchester United 15 7 5 3 29"): a name followed by a
+    score is otherwise often a player's (runs, goal minute). A name followed by a bracketed
+    country is an athlete ("2. Claudia Mues ( Germany ) 18.80").
     """
-    following = name.doc[name.end : name.end + 6]
-    if entity_type == "LOC" and len(following) and following[0].is_digit and len(following[0]) <= 3:
+    doc = name.doc
+    following = doc[name.end : name.end + 6]
+    scored = len(following) > 0 and _is_score(following[0])
+    if scored and (
+        entity_type == "LOC"
+        or (entity_type == "PER" and (_in_match_line(name) or all(_is_score(token) for token in following[:4])))
+    ):
         return "ORG"
     closing = next((token.i for token in following if token.text == ")"), None)
     if (
@@ -120,10 +129,26 @@ def _results_type(name: Span, entity_type: str) -> str:
         and following[:1].text == "("
         and closing is not None
         and closing > name.end + 1
-        and all(token.ent_type_ == "GPE" for token in name.doc[name.end + 1 : closing])
+        and all(token.ent_type_ == "GPE" for token in doc[name.end + 1 : closing])
     ):
         return "PER"
     return entity_type
+
+
+def _is_score(token: Token) -> bool:
+    return token.is_digit and len(token) <= 3
+
+
+def _in_match_line(name: Span) -> bool:
+    """`<name> <score> <name> <score>`: this name is either side of the match."""
+    doc = name.doc
+    after = name.end + 1  # the token after this side's score
+    while after < len(doc) and doc[after].ent_iob_ in ("B", "I") and not _is_score(doc[after]):
+        after += 1
+    if after > name.end + 1 and after < len(doc) and _is_score(doc[after]):
+        return True
+    before = name.start - 1  # the other side's score
+    return before > 0 and _is_score(doc[before]) and doc[before - 1].ent_iob_ in ("B", "I")
 
 
 def _not_name_edge(word: str, leading: bool) -> bool:
