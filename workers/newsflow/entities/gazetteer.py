@@ -37,23 +37,30 @@ class _Pattern:
     type: str
     alias: str
     prefixes: frozenset[str]  # what may be attached before the hit inside the same word
+    # The alias's case, read once here rather than at every hit:
+    all_capitals: bool  # IS, FSB, U.S. (Arabic letters have no case)
+    capitalised: tuple[bool, ...]  # per alias word
+
+    @classmethod
+    def of(cls, entity: Entity, alias: str, prefixes: frozenset[str]) -> _Pattern:
+        cased = [char for char in alias if char.isupper() or char.islower()]
+        all_capitals = bool(cased) and not any(char.islower() for char in cased)
+        capitalised = tuple(word[:1].isupper() for word in alias.split())
+        return cls(entity.id, entity.type, alias, prefixes, all_capitals, capitalised)
 
     def accepts(self, prefix: str, surface: str) -> bool:
-        return prefix in self.prefixes and _case_matches(self.alias, surface)
+        return prefix in self.prefixes and self._case_matches(surface)
 
-
-def _case_matches(alias: str, surface: str) -> bool:
-    """All-capital aliases need the exact case; elsewhere each capitalised alias word needs a capital."""
-    cased = [char for char in alias if char.isupper() or char.islower()]  # Arabic letters have no case
-    if cased and not any(char.islower() for char in cased):
-        return surface == alias
-    alias_words, surface_words = alias.split(), surface.split()
-    if len(alias_words) != len(surface_words):
-        return any(char.isupper() for char in surface) or not any(char.isupper() for char in alias)
-    return all(
-        word[:1].isupper() or not name_word[:1].isupper()
-        for name_word, word in zip(alias_words, surface_words, strict=True)
-    )
+    def _case_matches(self, surface: str) -> bool:
+        """All-capital aliases need the exact case; elsewhere each capitalised alias word needs a capital."""
+        if self.all_capitals:
+            return surface == self.alias
+        surface_words = surface.split()
+        if len(self.capitalised) != len(surface_words):
+            return any(char.isupper() for char in surface) or not any(char.isupper() for char in self.alias)
+        return all(
+            word[:1].isupper() or not capital for capital, word in zip(self.capitalised, surface_words, strict=True)
+        )
 
 
 def _patterns(entity: Entity) -> Iterable[tuple[str, _Pattern]]:
@@ -62,11 +69,11 @@ def _patterns(entity: Entity) -> Iterable[tuple[str, _Pattern]]:
         if not any(is_word_char(char) for char in key):
             continue
         if is_arabic_letter(key[0]):
-            yield key, _Pattern(entity.id, entity.type, name, PROCLITICS)
+            yield key, _Pattern.of(entity, name, PROCLITICS)
             if key.startswith(ARTICLE):
-                yield key[1:], _Pattern(entity.id, entity.type, name, LAM_PROCLITICS)
+                yield key[1:], _Pattern.of(entity, name, LAM_PROCLITICS)
         else:
-            yield key, _Pattern(entity.id, entity.type, name, _NO_PREFIX)
+            yield key, _Pattern.of(entity, name, _NO_PREFIX)
 
 
 class Gazetteer:
@@ -112,12 +119,12 @@ class Gazetteer:
 
     @staticmethod
     def _longest_first(candidates: list[tuple[int, int, _Pattern]], folded: FoldedText, text: str) -> list[Mention]:
-        taken: list[tuple[int, int]] = []
+        taken = bytearray(len(folded.text))  # 1 where a chosen mention lies
         chosen = []
         for start, end, pattern in sorted(candidates, key=lambda c: (c[0] - c[1], c[0])):
-            if any(start < taken_end and taken_start < end for taken_start, taken_end in taken):
+            if taken.find(1, start, end) != -1:
                 continue
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             original_start, original_end = folded.original_span(start, end)
             chosen.append(
                 Mention(
