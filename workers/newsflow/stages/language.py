@@ -111,6 +111,7 @@ def _scripts(text: str) -> frozenset[str]:
     return frozenset(_SCRIPT_TABLE.names[code] for code in set(codes) if codes.count(code) >= SCRIPT_SHARE * len(codes))
 
 
+@cache  # few languages x few script sets; asked for every candidate of every text
 def _written_in(language: str, scripts: frozenset[str]) -> bool:
     return any(
         language not in _NON_LATIN if script == "LATIN" else language in _LANGUAGES_BY_SCRIPT.get(script, ())

@@ -19,15 +19,20 @@ _INVISIBLE = dict.fromkeys(
 # C0/C1 controls except tab and newline (null bytes included).
 _CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)])
 _DROP = {**_INVISIBLE, **_CONTROLS}
+# Most texts have none of them: finding one is a fast scan, translating is a dictionary lookup a character.
+_ANY_DROPPED = re.compile("[" + "".join(re.escape(chr(code)) for code in _DROP) + "]")
 _SPACES = re.compile(r"[^\S\n]+")
+_LINE_EDGE_SPACES = re.compile(r" ?\n ?")  # once spaces are collapsed, what strips every line
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def normalise_text(text: str) -> str:
     """NFC, drop invisible and control characters, collapse spaces, keep paragraphs."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).translate(_DROP)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    if _ANY_DROPPED.search(text):
+        text = text.translate(_DROP)
+    text = _LINE_EDGE_SPACES.sub("\n", _SPACES.sub(" ", text))
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def normalise(article: Article) -> Article:
