@@ -8,6 +8,7 @@ document and the same partition.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -18,6 +19,7 @@ TRACKING_PARAMS = frozenset(
 )
 
 
+@lru_cache(maxsize=1024)  # asked twice per message: for its id and for the stored canonical URL
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, sorted query without tracking parameters, no fragment.
 

@@ -1,9 +1,12 @@
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsflow.errors import PermanentError
 from newsflow.models import SourceMessage
-from newsflow.stages.validate import parse_message
+from newsflow.schemas import quick_validator, validator
+from newsflow.stages.validate import ARTICLE_SCHEMA, parse_message
 from newsflow.urls import article_id
 
 LIMITS = {"max_message_bytes": 10_000, "max_body_chars": 1_000}
@@ -59,3 +62,24 @@ def test_bad_messages_are_refused_with_a_precise_reason(value, code, mentions):
     assert error.code == code
     assert mentions in error.detail
     assert error.stage == "validate"
+
+
+# Values around each field's rules: wrong types, limits, near-miss dates and codes.
+FIELD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.floats(allow_nan=False),
+    st.sampled_from(["", "x" * 201, "2026-11-20T10:00:00Z", "2026-11-20 10:00", "2026-02-30T10:00:00Z"]),
+    st.sampled_from(["en", "en-GB", "EN", "en\n", "e", "text/html", "text/xml", "GB", "gb"]),
+    st.text(max_size=5),
+    st.lists(st.text(max_size=3), max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([*VALID, "content_type", "language", "outlet_country", "x"]), FIELD_VALUES))
+def test_the_fast_validator_accepts_only_what_jsonschema_accepts(changes):
+    payload = {**VALID, **changes}
+    if quick_validator(ARTICLE_SCHEMA).is_valid(payload):
+        assert next(validator(ARTICLE_SCHEMA).iter_errors(payload), None) is None
