@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -25,6 +26,7 @@ import orjson
 
 from newsflow.bench import corpus
 from newsflow.bench.e2e import rss_bytes
+from newsflow.errors import NewsflowError
 from newsflow.es.dedup import RECENT_SIGNATURES, RecentSignatures
 from newsflow.models import SourceMessage
 from newsflow.settings import Settings
@@ -119,14 +121,24 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run(articles: int) -> dict[str, Any]:
-    """The long run in a child process; its samples come back as JSON lines on stdout."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "newsflow.bench.memory", "--articles", str(articles), "--samples", str(SAMPLES)],
-        capture_output=True,
-        check=True,
-    )
-    return summarise([orjson.loads(line) for line in completed.stdout.splitlines() if line.startswith(b"{")])
+def run(articles: int, log_path: Path, on_progress: Callable[[str], None]) -> dict[str, Any]:
+    """The long run in a child process. Its samples come back as JSON lines on stdout; each is also
+    written to `log_path` and reported as it comes, so that a run of tens of minutes shows its
+    progress and one cut short still leaves its samples."""
+    command = [sys.executable, "-m", "newsflow.bench.memory", "--articles", str(articles), "--samples", str(SAMPLES)]
+    samples = []
+    with log_path.open("wb") as log, subprocess.Popen(command, stdout=subprocess.PIPE) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith(b"{"):
+                log.write(line)
+                log.flush()
+                sample = orjson.loads(line)
+                samples.append(sample)
+                on_progress(f"memory: {sample['articles']:,} articles, RSS {sample['rss_bytes'] / 2**20:.0f} MB")
+    if child.returncode:
+        raise NewsflowError(f"memory benchmark exited with {child.returncode} after {len(samples)} samples")
+    return summarise(samples)
 
 
 def main() -> None:

@@ -103,7 +103,9 @@ class Run:
             result.update(self.end_to_end(result["enrichment"]))
         if "memory" in self.parts:
             self.on_progress(f"memory: {self.sizes.memory_articles:,} articles")
-            result.setdefault("memory", {})["long_run"] = memory.run(self.sizes.memory_articles)
+            result.setdefault("memory", {})["long_run"] = memory.run(
+                self.sizes.memory_articles, self.log_dir / "memory-samples.jsonl", self.on_progress
+            )
         if "search" in self.parts:
             self.on_progress(f"search: {self.sizes.search_documents:,} documents")
             settings = search.search_settings(f"bench-{self.run_id}-search-")
