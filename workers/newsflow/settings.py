@@ -133,7 +133,11 @@ class Settings(BaseSettings):
     entities_model_ner: bool = Field(
         True, description="statistical NER (en, ar) for names not in the alias table; off in the light profile"
     )
-    entities_model_max_chars: int = Field(10_000, ge=100, description="the NER model reads this much of each text")
+    entities_model_max_chars: int = Field(
+        2_000,
+        ge=100,
+        description="the NER model reads this much of each text (the lead); names it finds there are also found later",
+    )
     max_entities_per_document: int = Field(500, ge=0, description="mentions kept per article, in text order")
     entity_files: list[Path] = Field(
         [], description="extra alias-table files (YAML or JSON Lines), read after the shipped ones; same id replaces"

@@ -102,3 +102,13 @@ def test_names_in_match_lines_and_standings_rows_are_teams_but_a_batsman_keeps_h
     assert _model_types(words, [(0, 2, "PERSON")]) == [("Manchester United", "ORG")]
     words = ["(", "Shaun", "Young", "113", ")", ";", "Victoria", "220"]
     assert _model_types(words, [(1, 3, "PERSON")]) == [("Shaun Young", "PER")]
+
+
+def test_names_found_in_the_lead_are_also_found_past_the_models_cut():
+    lead = "Prime Minister Jaume Pinos arrived in Taiz on Monday."
+    text = lead + " The talks went on for hours. Later, Jaume Pinos and Pinosville officials left."
+    spans = ModelNer(max_chars=len(lead) + 1).extract([text], "en")[0]
+    names = [(text[s.start : s.end], s.type, s.start >= len(lead)) for s in spans]
+    assert ("Jaume Pinos", "PER", False) in names
+    assert ("Jaume Pinos", "PER", True) in names
+    assert not any(name.startswith("Pinosville") for name, _, _ in names)

@@ -8,6 +8,7 @@ compact pipeline trained by `newsflow train-ner-ar` and shipped in
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -166,6 +167,22 @@ def _without_article_and_possessive(ent: Span) -> Span:
     return ent
 
 
+def _with_repeats(text: str, read: int, spans: list[EntitySpan]) -> list[EntitySpan]:
+    """`spans` plus the mentions, past the `read` characters the model saw, of the names it found there.
+
+    News names its subjects in the lead; later mentions repeat them, so reading the
+    lead only loses few names (the alias table still reads everything).
+    """
+    if read >= len(text) or not spans:
+        return spans
+    types: dict[str, str] = {}
+    for span in spans:
+        types.setdefault(text[span.start : span.end], span.type)
+    names = "|".join(re.escape(name) for name in sorted(types, key=len, reverse=True))
+    repeats = re.finditer(rf"(?<!\w)(?:{names})(?!\w)", text[read:])
+    return spans + [EntitySpan(read + m.start(), read + m.end(), types[m.group()]) for m in repeats]
+
+
 @cache
 def english_pipeline() -> Language:
     return spacy.load(ENGLISH_MODEL, exclude=_ENGLISH_UNUSED)
@@ -194,8 +211,12 @@ class ModelNer:
         if language not in self.LANGUAGES:
             return [[] for _ in texts]
         nlp = self.pipeline(language)
-        docs = nlp.pipe((self._head(text) for text in texts), batch_size=self.batch_size)
-        return [self._spans(doc, language) for doc in docs]
+        heads = [self._head(text) for text in texts]
+        docs = nlp.pipe(heads, batch_size=self.batch_size)
+        return [
+            _with_repeats(text, len(head), self._spans(doc, language))
+            for text, head, doc in zip(texts, heads, docs, strict=True)
+        ]
 
     def _head(self, text: str) -> str:
         if len(text) <= self.max_chars:
