@@ -112,3 +112,11 @@ def test_names_found_in_the_lead_are_also_found_past_the_models_cut():
     assert ("Jaume Pinos", "PER", False) in names
     assert ("Jaume Pinos", "PER", True) in names
     assert not any(name.startswith("Pinosville") for name, _, _ in names)
+
+
+def test_teams_of_results_tables_are_organisations():
+    text = "Standings:\nReading 22 7 5 10\nMontrose 2 Ross County 1\nWest Bromwich v Bolton\nReading is in Berkshire."
+    spans = ModelNer(max_chars=1000).extract([text], "en")[0]
+    teams = {text[s.start : s.end] for s in spans if s.type == "ORG"}
+    assert {"Reading", "Montrose", "Ross County", "West Bromwich", "Bolton"} <= teams
+    assert not any(s.type == "ORG" and s.start > text.index("is in") for s in spans)

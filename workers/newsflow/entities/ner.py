@@ -43,6 +43,14 @@ _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 _NAME_PARTICLES = frozenset(["al", "bin", "da", "de", "del", "di", "dos", "du", "el", "la", "le", "van", "von"])
 
 
+# Results tables: "Reading 22 7 5 10" (standings row), "Montrose 2 Ross County 1" (match line),
+# "West Bromwich v Bolton" (fixture line).
+_TEAM = r"[A-Z][\w.&'-]*(?: (?:[A-Z][\w.&'-]*|de|del|la|of))*"
+_STANDINGS_ROW = re.compile(rf"^({_TEAM})(?: \d{{1,3}}){{4}}", re.MULTILINE)
+_MATCH_LINE = re.compile(rf"^({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE)
+_FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs|at|AT) ({_TEAM})$", re.MULTILINE)
+
+
 class EntitySpan(NamedTuple):
     start: int
     end: int
@@ -134,6 +142,20 @@ def _results_type(name: Span, entity_type: str) -> str:
     ):
         return "PER"
     return entity_type
+
+
+def _with_teams(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
+    """The teams of standings rows, match and fixture lines (ORG), in place of what the model made of them."""
+    teams = [
+        EntitySpan(match.start(group), match.end(group), "ORG")
+        for pattern in (_STANDINGS_ROW, _MATCH_LINE, _FIXTURE_LINE)
+        for match in pattern.finditer(text)
+        for group in range(1, pattern.groups + 1)
+    ]
+    if not teams:
+        return spans
+    kept = [span for span in spans if not any(span.start < team.end and team.start < span.end for team in teams)]
+    return sorted(kept + teams)
 
 
 def _is_score(token: Token) -> bool:
@@ -235,4 +257,4 @@ class ModelNer:
             if entity_type:
                 for part in _name_parts(_without_article_and_possessive(ent), entity_type):
                     spans.append(EntitySpan(part.start_char, part.end_char, _results_type(part, entity_type)))
-        return spans
+        return _with_teams(spans, doc.text) if language == "en" else spans
