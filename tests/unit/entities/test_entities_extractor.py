@@ -46,6 +46,17 @@ def test_table_wins_over_an_overlapping_model_mention_and_unknown_names_get_a_ke
     ]
 
 
+def test_a_team_read_from_a_results_table_wins_over_the_place_in_the_table():
+    text = "Kaliningrad 2 Yuri Ushakov 1"
+    team = text.index("Kaliningrad")
+    model = FixedModel(EntitySpan(team, team + len("Kaliningrad"), "ORG", by_layout=True))
+    mentions = extractor_with(model).extract([text], "en")[0]
+    # Not the city's id: the club is another entity.
+    assert [(m.text, m.type, m.entity_id, m.source) for m in mentions] == [
+        ("Kaliningrad", "ORG", "org:kaliningrad", "model")
+    ]
+
+
 def test_model_mentions_whose_surface_is_an_alias_get_the_table_id_and_type():
     # The table needs a word start, so it skips the glued "antiISIS"; the model's span there reads as an alias.
     text = "an antiISIS rally and جوتشولك"

@@ -80,13 +80,16 @@ class EntityExtractor:
         ]
 
     def _merge(self, text: str, table_mentions: list[Mention], spans: Sequence[EntitySpan]) -> list[Mention]:
+        layout = [span for span in spans if span.by_layout]
+        if layout:
+            table_mentions = [m for m in table_mentions if not any(m.start < s.end and s.start < m.end for s in layout)]
         merged = list(table_mentions)
         for span in spans:
             if any(span.start < m.end and m.start < span.end for m in table_mentions):
                 continue
             surface = text[span.start : span.end]
             known = self.gazetteer.resolve(surface)
-            if known:
+            if known and not (span.by_layout and known.type != span.type):
                 merged.append(Mention(span.start, span.end, surface, known.type, known.entity_id, MODEL_SOURCE))
             else:
                 key = unknown_entity_key(surface, span.type)

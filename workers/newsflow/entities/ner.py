@@ -55,6 +55,8 @@ class EntitySpan(NamedTuple):
     start: int
     end: int
     type: str
+    # Read from the layout of a results table: stronger evidence than an alias-table match ("Reading" the club).
+    by_layout: bool = False
 
 
 @Language.component(ARABIC_FEATURES)
@@ -147,7 +149,7 @@ def _results_type(name: Span, entity_type: str) -> str:
 def _with_teams(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
     """The teams of standings rows, match and fixture lines (ORG), in place of what the model made of them."""
     teams = [
-        EntitySpan(match.start(group), match.end(group), "ORG")
+        EntitySpan(match.start(group), match.end(group), "ORG", by_layout=True)
         for pattern in (_STANDINGS_ROW, _MATCH_LINE, _FIXTURE_LINE)
         for match in pattern.finditer(text)
         for group in range(1, pattern.groups + 1)
