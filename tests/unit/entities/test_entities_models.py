@@ -120,3 +120,10 @@ def test_teams_of_results_tables_are_organisations():
     teams = {text[s.start : s.end] for s in spans if s.type == "ORG"}
     assert {"Reading", "Montrose", "Ross County", "West Bromwich", "Bolton"} <= teams
     assert not any(s.type == "ORG" and s.start > text.index("is in") for s in spans)
+
+
+def test_players_of_line_ups_are_people():
+    text = "South Africa : 15 - Andre Joubert , 14 - James Small ; 8 - Gary Teichmann ."
+    spans = ModelNer(max_chars=1000).extract([text], "en")[0]
+    people = {text[s.start : s.end] for s in spans if s.type == "PER"}
+    assert {"Andre Joubert", "James Small", "Gary Teichmann"} <= people

@@ -49,6 +49,10 @@ _TEAM = r"[A-Z][\w.&'-]*(?: (?:[A-Z][\w.&'-]*|de|del|la|of))*"
 _STANDINGS_ROW = re.compile(rf"^({_TEAM})(?: \d{{1,3}}){{4}}", re.MULTILINE)
 _MATCH_LINE = re.compile(rf"^({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE)
 _FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs|at|AT) ({_TEAM})$", re.MULTILINE)
+# Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
+_PLAYER = re.compile(
+    r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
+)
 
 
 class EntitySpan(NamedTuple):
@@ -146,18 +150,24 @@ def _results_type(name: Span, entity_type: str) -> str:
     return entity_type
 
 
-def _with_teams(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
-    """The teams of standings rows, match and fixture lines (ORG), in place of what the model made of them."""
-    teams = [
-        EntitySpan(match.start(group), match.end(group), "ORG", by_layout=True)
-        for pattern in (_STANDINGS_ROW, _MATCH_LINE, _FIXTURE_LINE)
+def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
+    """Teams of standings rows, match and fixture lines (ORG) and players of line-ups (PER), in place of
+    what the model made of them."""
+    laid_out = [
+        EntitySpan(match.start(group), match.end(group), entity_type, by_layout=True)
+        for pattern, entity_type in (
+            (_STANDINGS_ROW, "ORG"),
+            (_MATCH_LINE, "ORG"),
+            (_FIXTURE_LINE, "ORG"),
+            (_PLAYER, "PER"),
+        )
         for match in pattern.finditer(text)
         for group in range(1, pattern.groups + 1)
     ]
-    if not teams:
+    if not laid_out:
         return spans
-    kept = [span for span in spans if not any(span.start < team.end and team.start < span.end for team in teams)]
-    return sorted(kept + teams)
+    kept = [span for span in spans if not any(span.start < name.end and name.start < span.end for name in laid_out)]
+    return sorted(kept + laid_out)
 
 
 def _is_score(token: Token) -> bool:
@@ -259,4 +269,4 @@ class ModelNer:
             if entity_type:
                 for part in _name_parts(_without_article_and_possessive(ent), entity_type):
                     spans.append(EntitySpan(part.start_char, part.end_char, _results_type(part, entity_type)))
-        return _with_teams(spans, doc.text) if language == "en" else spans
+        return _with_table_layout(spans, doc.text) if language == "en" else spans
