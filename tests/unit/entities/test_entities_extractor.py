@@ -57,6 +57,17 @@ def test_a_team_read_from_a_results_table_wins_over_the_place_in_the_table():
     ]
 
 
+def test_a_model_name_around_a_table_name_is_another_entity():
+    text = "Real Madrid beat a team from Kaliningrad; ريال مدريد فاز"
+    model = FixedModel(span_of(text, "Real Madrid", "ORG"), span_of(text, "ريال مدريد", "ORG"))
+    mentions = extractor_with(model).extract([text], "en")[0]
+    assert [(m.text, m.type, m.source) for m in mentions] == [
+        ("Real Madrid", "ORG", "model"),
+        ("Kaliningrad", "LOC", "table"),
+        ("ريال مدريد", "ORG", "model"),
+    ]
+
+
 def test_model_mentions_whose_surface_is_an_alias_get_the_table_id_and_type():
     # The table needs a word start, so it skips the glued "antiISIS"; the model's span there reads as an alias.
     text = "an antiISIS rally and جوتشولك"

@@ -80,9 +80,10 @@ class EntityExtractor:
         ]
 
     def _merge(self, text: str, table_mentions: list[Mention], spans: Sequence[EntitySpan]) -> list[Mention]:
-        layout = [span for span in spans if span.by_layout]
-        if layout:
-            table_mentions = [m for m in table_mentions if not any(m.start < s.end and s.start < m.end for s in layout)]
+        # A name around a table name is another entity ("Real Madrid", "New York Times", "Bank of Canada").
+        wins = [span for span in spans if span.by_layout or _is_wider_name(text, span, table_mentions)]
+        if wins:
+            table_mentions = [m for m in table_mentions if not any(m.start < w.end and w.start < m.end for w in wins)]
         merged = list(table_mentions)
         for span in spans:
             if any(span.start < m.end and m.start < span.end for m in table_mentions):
@@ -95,3 +96,13 @@ class EntityExtractor:
                 key = unknown_entity_key(surface, span.type)
                 merged.append(Mention(span.start, span.end, surface, span.type, key, MODEL_SOURCE))
         return sorted(merged, key=lambda mention: mention.start)
+
+
+def _is_wider_name(text: str, span: EntitySpan, table_mentions: list[Mention]) -> bool:
+    """`span` holds a table mention and more, and every word it adds is written as a name (any if uncased)."""
+    inside = [m for m in table_mentions if span.start <= m.start and m.end <= span.end]
+    if not inside or any(span.start < m.end and m.start < span.end and m not in inside for m in table_mentions):
+        return False
+    if len(inside) == 1 and (inside[0].start, inside[0].end) == (span.start, span.end):
+        return False
+    return all(not word[0].islower() for word in text[span.start : span.end].split())
