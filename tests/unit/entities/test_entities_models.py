@@ -122,6 +122,12 @@ def test_teams_of_results_tables_are_organisations():
     assert not any(s.type == "ORG" and s.start > text.index("is in") for s in spans)
 
 
+def test_an_away_fixture_names_the_visiting_team_then_the_place():
+    text = "Colorado at St Louis"
+    spans = ModelNer(max_chars=1000).extract([text], "en")[0]
+    assert [(text[s.start : s.end], s.type) for s in spans] == [("Colorado", "ORG"), ("St Louis", "LOC")]
+
+
 def test_players_of_line_ups_are_people():
     text = "South Africa : 15 - Andre Joubert , 14 - James Small ; 8 - Gary Teichmann ."
     spans = ModelNer(max_chars=1000).extract([text], "en")[0]

@@ -48,7 +48,9 @@ _NAME_PARTICLES = frozenset(["al", "bin", "da", "de", "del", "di", "dos", "du", 
 _TEAM = r"[A-Z][\w.&'-]*(?: (?:[A-Z][\w.&'-]*|de|del|la|of))*"
 _STANDINGS_ROW = re.compile(rf"^({_TEAM})(?: \d{{1,3}}){{4}}", re.MULTILINE)
 _MATCH_LINE = re.compile(rf"^({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE)
-_FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs|at|AT) ({_TEAM})$", re.MULTILINE)
+_FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs) ({_TEAM})$", re.MULTILINE)
+# "Colorado at St Louis": the visiting team, then the place of the game.
+_AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
 # Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
 _PLAYER = re.compile(
     r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
@@ -151,18 +153,19 @@ def _results_type(name: Span, entity_type: str) -> str:
 
 
 def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
-    """Teams of standings rows, match and fixture lines (ORG) and players of line-ups (PER), in place of
+    """Teams of standings rows, match and fixture lines (ORG), players of line-ups (PER), in place of
     what the model made of them."""
     laid_out = [
         EntitySpan(match.start(group), match.end(group), entity_type, by_layout=True)
-        for pattern, entity_type in (
-            (_STANDINGS_ROW, "ORG"),
-            (_MATCH_LINE, "ORG"),
-            (_FIXTURE_LINE, "ORG"),
-            (_PLAYER, "PER"),
+        for pattern, types in (
+            (_STANDINGS_ROW, ["ORG"]),
+            (_MATCH_LINE, ["ORG", "ORG"]),
+            (_FIXTURE_LINE, ["ORG", "ORG"]),
+            (_AWAY_LINE, ["ORG", "LOC"]),
+            (_PLAYER, ["PER"]),
         )
         for match in pattern.finditer(text)
-        for group in range(1, pattern.groups + 1)
+        for group, entity_type in enumerate(types, start=1)
     ]
     if not laid_out:
         return spans
