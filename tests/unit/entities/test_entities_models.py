@@ -133,3 +133,10 @@ def test_players_of_line_ups_are_people():
     spans = ModelNer(max_chars=1000).extract([text], "en")[0]
     people = {text[s.start : s.end] for s in spans if s.type == "PER"}
     assert {"Andre Joubert", "James Small", "Gary Teichmann"} <= people
+
+
+def test_places_of_datelines_are_locations():
+    text = "MANCHESTER , England 1996-08-31\nTIGNES 1996-12-07\nMADRID (Reuters) - Talks resumed."
+    spans = ModelNer(max_chars=1000).extract([text], "en")[0]
+    places = {text[s.start : s.end] for s in spans if s.type == "LOC"}
+    assert {"MANCHESTER", "England", "TIGNES", "MADRID"} <= places

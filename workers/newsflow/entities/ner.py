@@ -51,6 +51,8 @@ _MATCH_LINE = re.compile(rf"^({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)", re.
 _FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs) ({_TEAM})$", re.MULTILINE)
 # "Colorado at St Louis": the visiting team, then the place of the game.
 _AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
+# Datelines: "MANCHESTER , England 1996-08-31", "BONN 1996-08-30", "MADRID (Reuters) -".
+_DATELINE = re.compile(rf"^({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Reuters\))", re.MULTILINE)
 # Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
 _PLAYER = re.compile(
     r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
@@ -61,7 +63,8 @@ class EntitySpan(NamedTuple):
     start: int
     end: int
     type: str
-    # Read from the layout of a results table: stronger evidence than an alias-table match ("Reading" the club).
+    # Read from the layout of a line (results table, dateline): stronger evidence than an alias-table match
+    # ("Reading" the club).
     by_layout: bool = False
 
 
@@ -153,8 +156,8 @@ def _results_type(name: Span, entity_type: str) -> str:
 
 
 def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
-    """Teams of standings rows, match and fixture lines (ORG), players of line-ups (PER), in place of
-    what the model made of them."""
+    """Teams of standings rows, match and fixture lines (ORG), players of line-ups (PER), places of
+    datelines (LOC), in place of what the model made of them."""
     laid_out = [
         EntitySpan(match.start(group), match.end(group), entity_type, by_layout=True)
         for pattern, types in (
@@ -163,9 +166,11 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
             (_FIXTURE_LINE, ["ORG", "ORG"]),
             (_AWAY_LINE, ["ORG", "LOC"]),
             (_PLAYER, ["PER"]),
+            (_DATELINE, ["LOC", "LOC"]),
         )
         for match in pattern.finditer(text)
         for group, entity_type in enumerate(types, start=1)
+        if match.start(group) >= 0
     ]
     if not laid_out:
         return spans
