@@ -140,3 +140,9 @@ def test_places_of_datelines_are_locations():
     spans = ModelNer(max_chars=1000).extract([text], "en")[0]
     places = {text[s.start : s.end] for s in spans if s.type == "LOC"}
     assert {"MANCHESTER", "England", "TIGNES", "MADRID"} <= places
+
+
+def test_initials_with_a_surname_and_cricket_dismissals_are_people():
+    words = ["J.", "Adams", "lbw", "b", "Moody", "5", ";", "S.", "Waugh", "spoke"]
+    ents = [(4, 5, "ORG"), (7, 9, "ORG")]
+    assert _model_types(words, ents) == [("Moody", "PER"), ("S. Waugh", "PER")]

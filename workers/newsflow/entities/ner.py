@@ -53,6 +53,8 @@ _FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs) ({_TEAM})$", re.MULTILINE)
 _AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
 # Datelines: "MANCHESTER , England 1996-08-31", "BONN 1996-08-30", "MADRID (Reuters) -".
 _DATELINE = re.compile(rf"^({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Reuters\))", re.MULTILINE)
+_INITIAL_AND_SURNAME = re.compile(r"[A-Z]\. [A-Z][\w'-]+$")
+_DISMISSALS = frozenset(["b", "c", "st", "lbw"])
 # Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
 _PLAYER = re.compile(
     r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
@@ -133,7 +135,8 @@ def _results_type(name: Span, entity_type: str) -> str:
     "Somerset 83 and 174"); so is any name in a match line or a standings row
     ("Stranraer 0 Brechin 1", "Manchester United 15 7 5 3 29"): a name followed by a
     score is otherwise often a player's (runs, goal minute). A name followed by a bracketed
-    country is an athlete ("2. Claudia Mues ( Germany ) 18.80").
+    country is an athlete ("2. Claudia Mues ( Germany ) 18.80"). An initial and a surname is a
+    person ("S. Waugh"), and so is the fielder or bowler of a cricket dismissal ("c Spearman b Vaughan").
     """
     doc = name.doc
     following = doc[name.end : name.end + 6]
@@ -151,6 +154,9 @@ def _results_type(name: Span, entity_type: str) -> str:
         and closing > name.end + 1
         and all(token.ent_type_ == "GPE" for token in doc[name.end + 1 : closing])
     ):
+        return "PER"
+    dismissed = doc[name.start - 1 : name.start].text in _DISMISSALS
+    if entity_type == "ORG" and (dismissed or _INITIAL_AND_SURNAME.match(name.text)):
         return "PER"
     return entity_type
 
