@@ -104,3 +104,10 @@ def test_shipped_table_is_large_sorted_and_unambiguous():
     assert all("ar" in e.labels or e.aliases.get("ar") for e in entities.values())
     # Oman (عُمان) and Amman (عمّان) are spelled alike once diacritics go: left to the model, on purpose.
     assert Gazetteer(entities.values()).ambiguous_keys == ["عمان"]
+
+
+def test_light_profile_reads_results_lines_datelines_and_nationalities_without_a_model(table_only):
+    text = "BONN 1996-08-30\nReading 22 7 5 10\nA Mexican boxer won."
+    mentions = table_only.extract([text], "en")[0]
+    assert [(m.text, m.type) for m in mentions] == [("BONN", "LOC"), ("Reading", "ORG"), ("Mexican", "MISC")]
+    assert table_only.extract(["BONN 1996-08-30"], "fr") == [[]]

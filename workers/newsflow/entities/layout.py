@@ -1,0 +1,109 @@
+"""Names read from the layout and the words of English text, without a model.
+
+Newswire has line shapes whose names a reader types at once: results tables
+(teams, players), datelines (places); and nationality words are MISC however
+they are capitalised. Both profiles use this: the light one alone, the full
+one over the model's spans.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+DEMONYMS_FILE = Path(__file__).resolve().parent / "data" / "demonyms_en.txt"
+
+# Results tables: "Reading 22 7 5 10" (standings row), "Montrose 2 Ross County 1" (match line),
+# "West Bromwich v Bolton" (fixture line).
+_TEAM = r"[A-Z][\w.&'-]*(?: (?:[A-Z][\w.&'-]*|de|del|la|of))*"
+_STANDINGS_ROW = re.compile(rf"^({_TEAM})(?: \d{{1,3}}){{4}}", re.MULTILINE)
+_MATCH_LINE = re.compile(rf"^({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE)
+_FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs) ({_TEAM})$", re.MULTILINE)
+# "Colorado at St Louis": the visiting team, then the place of the game.
+_AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
+# Datelines: "MANCHESTER , England 1996-08-31", "BONN 1996-08-30", "MADRID (Reuters) -".
+_DATELINE = re.compile(rf"^({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Reuters\))", re.MULTILINE)
+# Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
+_PLAYER = re.compile(
+    r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
+)
+
+
+class EntitySpan(NamedTuple):
+    start: int
+    end: int
+    type: str
+    # Read from the layout of a line (results table, dateline): stronger evidence than an alias-table match
+    # ("Reading" the club).
+    by_layout: bool = False
+
+
+def with_line_names(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
+    """`spans` (a model's, or none) with the names of line layouts and the nationality words of `text`."""
+    return _with_demonyms(_with_table_layout(spans, text), text)
+
+
+def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
+    """Teams of standings rows, match and fixture lines (ORG), players of line-ups (PER), places of
+    datelines (LOC), in place of what the model made of them."""
+    laid_out = [
+        EntitySpan(match.start(group), match.end(group), entity_type, by_layout=True)
+        for pattern, types in (
+            (_STANDINGS_ROW, ["ORG"]),
+            (_MATCH_LINE, ["ORG", "ORG"]),
+            (_FIXTURE_LINE, ["ORG", "ORG"]),
+            (_AWAY_LINE, ["ORG", "LOC"]),
+            (_PLAYER, ["PER"]),
+            (_DATELINE, ["LOC", "LOC"]),
+        )
+        for match in pattern.finditer(text)
+        for group, entity_type in enumerate(types, start=1)
+        if match.start(group) >= 0
+    ]
+    if not laid_out:
+        return spans
+    kept = [span for span in spans if not any(span.start < name.end and name.start < span.end for name in laid_out)]
+    return sorted(kept + laid_out)
+
+
+# Capitalised words, and the next one when it is capitalised too ("South Korean"); a set lookup is
+# much faster than one regex alternative per nationality.
+_CAPITALISED = re.compile(r"(?<![\w-])([A-Z][\w']*)(?: ([A-Z][\w']*))?(?![\w-])")
+
+
+@cache
+def _demonyms() -> frozenset[str]:
+    lines = DEMONYMS_FILE.read_text(encoding="utf-8").splitlines()
+    words = [line for line in lines if line and not line.startswith("#")]
+    return frozenset(form for word in words for form in (word, word.upper()))
+
+
+def _demonym_spans(text: str) -> list[tuple[int, int]]:
+    demonyms = _demonyms()
+    spans = []
+    for match in _CAPITALISED.finditer(text):
+        if match.group(2) and match.group() in demonyms:
+            spans.append(match.span())
+        elif match.group(1) in demonyms:
+            spans.append(match.span(1))
+            if match.group(2) in demonyms:
+                spans.append(match.span(2))
+        elif match.group(2) in demonyms:
+            spans.append(match.span(2))
+    return spans
+
+
+def _with_demonyms(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
+    """Nationality words ("Mexican", "SCOTTISH", "South Korean") as MISC where the model found nothing
+    there or took the word alone for another type ("Welsh referee" -> PER); longer names keep theirs."""
+    found = []
+    for start, end in _demonym_spans(text):
+        overlapping = [span for span in spans if span.start < end and start < span.end]
+        if all((span.start, span.end) == (start, end) for span in overlapping):
+            found.append(EntitySpan(start, end, "MISC"))
+    if not found:
+        return spans
+    kept = [span for span in spans if (span.start, span.end) not in {(d.start, d.end) for d in found}]
+    return sorted(kept + found)
