@@ -5,6 +5,7 @@ import pytest
 from newsflow.entities.aliases import load_entities, read_entity_file, shipped_files
 from newsflow.entities.arabic import fold_arabic
 from newsflow.entities.gazetteer import Gazetteer
+from newsflow.entities.layout import EntitySpan, with_line_names
 from newsflow.entities.normalise import fold
 
 SAME_ENTITY = {
@@ -111,3 +112,9 @@ def test_light_profile_reads_results_lines_datelines_and_nationalities_without_a
     mentions = table_only.extract([text], "en")[0]
     assert [(m.text, m.type) for m in mentions] == [("BONN", "LOC"), ("Reading", "ORG"), ("Mexican", "MISC")]
     assert table_only.extract(["BONN 1996-08-30"], "fr") == [[]]
+
+
+def test_a_headline_section_slug_is_not_an_organisation():
+    text = "SOCCER - FRENCH LEAGUE RESULTS"
+    spans = with_line_names([EntitySpan(0, 6, "ORG")], text)
+    assert [(text[s.start : s.end], s.type) for s in spans] == [("FRENCH", "MISC")]

@@ -25,6 +25,8 @@ _FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs) ({_TEAM})$", re.MULTILINE)
 _AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
 # Datelines: "MANCHESTER , England 1996-08-31", "BONN 1996-08-30", "MADRID (Reuters) -".
 _DATELINE = re.compile(rf"^({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Reuters\))", re.MULTILINE)
+# Section slugs of wire headlines ("SOCCER - FRENCH LEAGUE", "COAL - ..."): a topic, not an organisation.
+_SLUG = re.compile(r"^([A-Z]+) - ", re.MULTILINE)
 # Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
 _PLAYER = re.compile(
     r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
@@ -42,6 +44,9 @@ class EntitySpan(NamedTuple):
 
 def with_line_names(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
     """`spans` (a model's, or none) with the names of line layouts and the nationality words of `text`."""
+    slugs = {match.span(1) for match in _SLUG.finditer(text)}
+    if slugs:
+        spans = [span for span in spans if span.type != "ORG" or (span.start, span.end) not in slugs]
     return _with_demonyms(_with_table_layout(spans, text), text)
 
 
