@@ -29,6 +29,9 @@ class SourceMessage:
     topic: str
     partition: int
     offset: int
+    # The record's Kafka timestamp (ms since the epoch, UTC); it picks the month index of an article
+    # without published_at, and re-delivery, the retry topic and dead-letter replay keep it.
+    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,7 @@ tariff wildfire museum harvest strike satellite border treaty flood school orche
 summit glacier airport refinery census reservoir parliament stadium archive protest""".split()  # noqa: SIM905
 WORKER_USER = "newsflow-worker"
 # What a worker may do in Elasticsearch: read and write its own deployment's indices, nothing else.
-WORKER_INDEX_PRIVILEGES = ["read", "write", "view_index_metadata"]
+WORKER_INDEX_PRIVILEGES = ["read", "write", "view_index_metadata", "create_index"]
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newsflow.api import create_app
-from newsflow.es.indices import script_id
+from newsflow.es.indices import IndexNames, current_month, script_id
 
 HOSTILE = {
     "id": "0" * 32,
@@ -36,12 +36,11 @@ ARABIC = {
 def client(settings, es):
     for document in (HOSTILE, ARABIC):
         es.update(
-            index=settings.articles_alias,
+            index=IndexNames.from_settings(settings).month_index(current_month()),
             id=document["id"],
             script={"id": script_id(settings, "upsert_article"), "params": {"doc": document}},
             scripted_upsert=True,
             upsert={},
-            require_alias=True,
         )
     es.indices.refresh(index=settings.articles_alias)
     with TestClient(create_app(settings)) as test_client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsflow.es.indices import script_id
+from newsflow.es.indices import IndexNames, current_month, script_id
 from newsflow.search import SearchRequest, entity_table, search
 
 ISLAMIC_STATE = {"id": "org:islamic-state", "type": "ORG", "text": "", "source": "table", "start": 0, "end": 0}
@@ -38,12 +38,11 @@ def document(doc_id: str, language: str, title: str, body: str, story_id: str | 
 def find(settings, es):
     for doc_id, fields in DOCUMENTS.items():
         es.update(
-            index=settings.articles_alias,
+            index=IndexNames.from_settings(settings).month_index(current_month()),
             id=doc_id,
             script={"id": script_id(settings, "upsert_article"), "params": {"doc": document(doc_id, *fields)}},
             scripted_upsert=True,
             upsert={},
-            require_alias=True,
         )
     es.indices.refresh(index=settings.articles_alias)
     entities = entity_table()

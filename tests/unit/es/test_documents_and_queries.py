@@ -13,7 +13,9 @@ SETTINGS = Settings(index_shards=3, index_replicas=1, index_refresh_interval="5s
 
 
 def enriched(payload: dict):
-    return Enricher(SETTINGS).enrich_message(SourceMessage(orjson.dumps(payload), None, "articles.raw", 1, 7))
+    return Enricher(SETTINGS).enrich_message(
+        SourceMessage(orjson.dumps(payload), None, "articles.raw", 1, 7, 1_764_150_000_000)
+    )
 
 
 def test_enriched_document_matches_its_schema_and_the_index_mapping():
@@ -34,7 +36,13 @@ def test_enriched_document_matches_its_schema_and_the_index_mapping():
     # syndicated copies are recorded by the update scripts, never sent by the worker
     assert "syndicated" in mapped - set(document)
     assert document["outlets"] == ["Example"]
-    assert document["language"] == "en" and document["source"] == {"topic": "articles.raw", "partition": 1, "offset": 7}
+    assert document["language"] == "en"
+    assert document["source"] == {
+        "topic": "articles.raw",
+        "partition": 1,
+        "offset": 7,
+        "timestamp": "2025-11-26T09:40:00+00:00",
+    }
 
 
 def test_templates_take_pattern_shards_replicas_and_refresh_from_settings():

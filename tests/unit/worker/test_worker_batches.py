@@ -13,16 +13,19 @@ from newsflow.worker.app import PartitionPauser, Retry, broker_credentials, retr
 
 
 def event(topic: str, partition: int, offset: int, headers: list[tuple[str, bytes]] | None = None) -> SimpleNamespace:
-    message = SimpleNamespace(value=b"{}", key=b"k", topic=topic, partition=partition, offset=offset, headers=headers)
+    message = SimpleNamespace(
+        value=b"{}", key=b"k", topic=topic, partition=partition, offset=offset, timestamp=1700.0, headers=headers
+    )
     return SimpleNamespace(message=message)
 
 
 def test_a_raw_record_is_its_own_original_on_its_first_attempt() -> None:
-    assert source_message(event("articles.raw", 2, 41)) == (SourceMessage(b"{}", b"k", "articles.raw", 2, 41), 0)
+    expected = SourceMessage(b"{}", b"k", "articles.raw", 2, 41, 1_700_000)
+    assert source_message(event("articles.raw", 2, 41)) == (expected, 0)
 
 
 def test_a_retried_record_keeps_its_original_coordinates_and_counts_its_rounds() -> None:
-    original = SourceMessage(b"{}", b"k", "articles.raw", 2, 41)
+    original = SourceMessage(b"{}", b"k", "articles.raw", 2, 41, 1_700_000)
     retried = event("articles.retry", 0, 7, Retry(original, 2, "429 refused").headers(delay_s=30))
     assert source_message(retried) == (original, 2)
     assert retry_not_before([retried]) > 0

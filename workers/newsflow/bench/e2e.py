@@ -30,6 +30,7 @@ from kafka import KafkaConsumer, TopicPartition
 from newsflow.bench import corpus
 from newsflow.errors import NewsflowError
 from newsflow.es.client import sync_client
+from newsflow.es.indices import IndexNames, current_month
 from newsflow.kafka.admin import connect
 from newsflow.kafka.lag import consumer_progress
 from newsflow.kafka.producer import DeliveryTally, Message, ProduceCounts, open_producer, send_messages
@@ -270,13 +271,14 @@ def plain_copy(settings: Settings, count: int, timeout_s: float) -> dict[str, An
     consumer.seek_to_beginning(*partitions)
     copied = 0
     started, started_cpu = time.perf_counter(), time.process_time()
+    index = IndexNames.from_settings(settings).month_index(current_month())  # no write index behind the alias
     try:
         with sync_client(settings) as es:
             while copied < count:
                 polled = consumer.poll(timeout_ms=1000, max_records=COPY_BATCH)
                 records = [record for batch in polled.values() for record in batch]
                 actions = [
-                    {"_index": settings.articles_alias, "_id": r.key.decode(), "_source": orjson.loads(r.value)}
+                    {"_index": index, "_id": r.key.decode(), "_source": orjson.loads(r.value)}
                     for r in records[: count - copied]
                 ]
                 if actions:

@@ -1,4 +1,5 @@
-"""`newsflow index status|migrate`: which index version serves the articles alias, and moving it to the current one."""
+"""`newsflow index status|migrate|prune`: which indices serve the articles alias, moving it to the current
+version, and deleting old months."""
 
 from __future__ import annotations
 
@@ -11,33 +12,34 @@ from newsflow.es.client import sync_client
 from newsflow.es.indices import IndexNames, alias_indices
 from newsflow.es.migrate import migrate as run_migration
 from newsflow.es.migrate import older_versions
+from newsflow.es.retention import prune as run_prune
 from newsflow.settings import load_settings
 
-app = typer.Typer(help="The versioned articles index behind its alias.", no_args_is_help=True)
+app = typer.Typer(help="The versioned month indices of the articles behind their alias.", no_args_is_help=True)
 JsonOption = typer.Option(False, "--json", help="Print one JSON object for scripts.")
 
 
 @app.command()
 def status(json_output: bool = JsonOption) -> None:
-    """The alias, the index it points at, and whether a migration is pending."""
+    """The alias, the indices it points at, and whether a migration is pending."""
     settings = load_settings()
     names = IndexNames.from_settings(settings)
     with sync_client(settings) as es:
-        serving = alias_indices(es, names.articles_alias)
+        serving = sorted(alias_indices(es, names.articles_alias))
         older = older_versions(es, names)
     result = {
         "alias": names.articles_alias,
-        "serving": serving[0] if serving else None,
-        "current_version_index": names.articles_index,
-        "migration_pending": bool(serving) and serving[0] != names.articles_index,
+        "serving": serving,
+        "current_version_indices": f"{names.articles_prefix}-*",
+        "migration_pending": any(not names.is_current(index) for index in serving),
         "older_indices_kept": [index for index in older if index not in serving],
     }
     if json_output:
         typer.echo(orjson.dumps(result).decode())
         return
-    typer.echo(f"alias {result['alias']} -> {result['serving'] or 'missing (run newsflow setup)'}")
+    typer.echo(f"alias {result['alias']} -> {', '.join(serving) or 'missing (run newsflow setup)'}")
     if result["migration_pending"]:
-        typer.echo(f"migration pending to {names.articles_index}: run `newsflow index migrate`")
+        typer.echo(f"migration pending to {result['current_version_indices']}: run `newsflow index migrate`")
     if result["older_indices_kept"]:
         typer.echo(f"older versions kept (hidden): {', '.join(result['older_indices_kept'])}")
 
@@ -47,9 +49,9 @@ def migrate(
     delete_old: bool = typer.Option(False, "--delete-old", help="Delete the previous versions' indices afterwards."),
     json_output: bool = JsonOption,
 ) -> None:
-    """Copy the articles into the current version's index and swap the alias atomically; idempotent.
+    """Copy the articles into the current version's month indices and swap the alias atomically; idempotent.
 
-    The old index is kept (hidden) until `--delete-old`; writers may keep running.
+    The old indices are kept (hidden) until `--delete-old`; writers may keep running.
     """
     settings = load_settings()
     with sync_client(settings) as es:
@@ -65,3 +67,18 @@ def migrate(
         )
     if report.deleted:
         typer.echo(f"deleted: {', '.join(report.deleted)}", err=json_output)
+
+
+@app.command()
+def prune(
+    before: str = typer.Option(..., "--before", help="Delete the months before this one (YYYY.MM, UTC)."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Delete the articles' month indices older than a month, with their texts' fingerprints."""
+    settings = load_settings()
+    with sync_client(settings) as es:
+        deleted = run_prune(es, settings, before)
+    if json_output:
+        typer.echo(orjson.dumps({"deleted": deleted}).decode())
+    else:
+        typer.echo(f"deleted: {', '.join(deleted)}" if deleted else f"no month index before {before}")

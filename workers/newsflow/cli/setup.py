@@ -20,7 +20,7 @@ def setup(json_output: bool = typer.Option(False, "--json", help="Print one JSON
     result = {
         "topics_created": sorted(created_topics),
         "articles_alias": names.articles_alias,
-        "articles_index": names.articles_index,
+        "articles_indices": f"{names.articles_prefix}-*",
         "fingerprints_index": names.fingerprints_index,
     }
     if json_output:
@@ -28,5 +28,6 @@ def setup(json_output: bool = typer.Option(False, "--json", help="Print one JSON
     else:
         typer.echo(
             f"topics created: {', '.join(result['topics_created']) or 'none (all existed)'}; "
-            f"alias {names.articles_alias} -> {names.articles_index}; fingerprints {names.fingerprints_index}"
+            f"alias {names.articles_alias} -> {names.articles_prefix}-* (monthly); "
+            f"fingerprints {names.fingerprints_index}"
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from elasticsearch import AsyncElasticsearch
 
@@ -32,14 +32,26 @@ CANDIDATES_PER_ARTICLE = 20
 RECENT_SIGNATURES = 5000
 
 
+class Owner(NamedTuple):
+    """The article owning a text, and the month of its articles index (None: claimed before month indices)."""
+
+    article_id: str
+    month: str | None
+
+
 class ExactDuplicates:
     def __init__(self, sender: BulkSender, settings: Settings) -> None:
         self._sender = sender
         self._index = settings.fingerprints_index
 
-    async def owners(self, articles: Sequence[Article]) -> tuple[dict[str, str], dict[str, ItemError]]:
-        """content hash -> id of the article that owns that text (the first one ever written), and
-        content hash -> error for the texts whose ownership could not be settled."""
+    async def owners(
+        self, articles: Sequence[Article], months: dict[str, str]
+    ) -> tuple[dict[str, Owner], dict[str, ItemError]]:
+        """content hash -> the article that owns that text (the first one ever written), and
+        content hash -> error for the texts whose ownership could not be settled.
+
+        `months`: article id -> the month index it is written to, recorded with a new claim so that
+        later copies update the owner there."""
         first_by_hash: dict[str, Article] = {}
         for article in articles:
             first_by_hash.setdefault(article.content_hash, article)
@@ -48,27 +60,27 @@ class ExactDuplicates:
             BulkOp(
                 article,
                 {"create": {"_index": self._index, "_id": content_hash}},
-                {"article_id": article.id, "first_seen": now},
+                {"article_id": article.id, "month": months[article.id], "first_seen": now},
             )
             for content_hash, article in first_by_hash.items()
         ]
-        owners: dict[str, str] = {}
+        owners: dict[str, Owner] = {}
         failures: dict[str, ItemError] = {}
         conflicts: list[str] = []
         for op, error in await self._sender.send(operations, conflict_is_ok=True):
             if error is None:
-                owners[op.document_id] = op.article.id
+                owners[op.document_id] = Owner(op.article.id, op.body["month"])
             elif isinstance(error, PermanentError) and error.code == "conflict":
                 conflicts.append(op.document_id)
             else:
                 failures[op.document_id] = error
         if conflicts:
             response = await self._sender.call(
-                self._sender.client.mget, index=self._index, ids=conflicts, source=["article_id"]
+                self._sender.client.mget, index=self._index, ids=conflicts, source=["article_id", "month"]
             )
             for doc in response["docs"]:
                 if doc.get("found"):
-                    owners[doc["_id"]] = doc["_source"]["article_id"]
+                    owners[doc["_id"]] = Owner(doc["_source"]["article_id"], doc["_source"].get("month"))
                 else:  # expired between the create and this read: claim it again on the next attempt
                     failures[doc["_id"]] = TransientError(f"fingerprint {doc['_id']} vanished while read")
         return owners, failures

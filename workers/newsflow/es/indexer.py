@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch
@@ -20,13 +20,14 @@ from elasticsearch import AsyncElasticsearch
 from newsflow.errors import PermanentError, TransientError
 from newsflow.es.bulk import BulkOp, BulkSender, FetchGate, ItemError
 from newsflow.es.dedup import ExactDuplicates, NearDuplicates
-from newsflow.es.indices import IndexNames, script_id
+from newsflow.es.indices import EPOCH, IndexNames, article_month, script_id
+from newsflow.es.placement import ArticleIndices
 from newsflow.es.stories import Stories
-from newsflow.models import Article, DeadLetter
+from newsflow.models import Article, DeadLetter, SourceMessage
 from newsflow.settings import Settings
 
-# require_alias: never let a missing alias auto-create a concrete index with a guessed mapping.
-UPDATE_OPTIONS = {"retry_on_conflict": 3, "require_alias": True}
+# Writes address the month index (created by `ArticleIndices.ensure`, which checks that it joined the alias).
+UPDATE_OPTIONS = {"retry_on_conflict": 3}
 
 
 @dataclass(slots=True)
@@ -99,8 +100,15 @@ def article_document(article: Article, ingested_at: datetime, owner_id: str | No
             "topic": article.source.topic,
             "partition": article.source.partition,
             "offset": article.source.offset,
+            "timestamp": record_time(article.source),
         },
     }
+
+
+def record_time(message: SourceMessage) -> str | None:
+    if message.timestamp_ms is None:
+        return None
+    return (EPOCH + timedelta(milliseconds=message.timestamp_ms)).isoformat()
 
 
 class ArticleIndexer:
@@ -108,8 +116,9 @@ class ArticleIndexer:
         self._sender = BulkSender(client, settings, gate)
         self._exact = ExactDuplicates(self._sender, settings)
         self._near = NearDuplicates(self._sender, settings) if settings.neardup_enabled else None
-        self._alias = IndexNames.from_settings(settings).articles_alias
-        self._stories = Stories(self._sender, settings, self._alias) if settings.stories_enabled else None
+        names = IndexNames.from_settings(settings)
+        self._indices = ArticleIndices(self._sender, names)
+        self._stories = Stories(self._sender, settings, names.articles_alias) if settings.stories_enabled else None
         self._upsert_script = script_id(settings, "upsert_article")
         self._syndication_script = script_id(settings, "add_syndication")
 
@@ -117,26 +126,47 @@ class ArticleIndexer:
         """Index one batch: every article ends written, dead-lettered, or handed back as transiently refused."""
         report = IndexReport()
         latest_by_id = {article.id: article for article in articles}  # a later offset of one URL wins
-        owners, claim_failures = await self._exact.owners(list(latest_by_id.values()))
+        placement = await self._indices.placement()
+        # An article already stored keeps its month (a resend under a later date or record time included).
+        stored = {} if placement.single else await self._indices.stored_months(latest_by_id)
+        months = {article.id: stored.get(article.id) or article_month(article) for article in latest_by_id.values()}
+        owners, claim_failures = await self._exact.owners(list(latest_by_id.values()), months)
         now = datetime.now(UTC)
         for article in latest_by_id.values():
             if article.content_hash in claim_failures:
                 report.add_failure(article, claim_failures[article.content_hash], now)
         settled = [article for article in latest_by_id.values() if article.content_hash in owners]
-        originals = [article for article in settled if owners[article.content_hash] == article.id]
+        # Texts claimed before month indices: their owner's month is where its document is.
+        unrecorded = {owner.article_id for owner in owners.values() if owner.month is None} - set(months)
+        located = {} if placement.single else await self._indices.stored_months(unrecorded)
+        targets: dict[str, str] = {}
+        for article in settled:
+            owner = owners[article.content_hash]
+            month = owner.month or located.get(owner.article_id) or months.get(owner.article_id)
+            if month is None and placement.single is None:
+                # The owner's document is not searchable yet: writing the copy anywhere would be a guess.
+                why = f"the month index of {owner.article_id}, which owns this text, is not known yet"
+                report.add_failure(article, TransientError(why), now)
+            else:
+                targets[article.id] = placement.index(month)
+        settled = [article for article in settled if article.id in targets]
+        originals = [article for article in settled if owners[article.content_hash].article_id == article.id]
         signature_ops = await self._near.resolve(originals) if self._near else []
-        story_ops = await self._stories.resolve(settled, owners) if self._stories else []
+        owner_ids = {content_hash: owner.article_id for content_hash, owner in owners.items()}
+        story_ops = await self._stories.resolve(settled, owner_ids) if self._stories else []
+        await self._indices.ensure(placement, targets.values())
         documents: dict[str, dict[str, Any]] = {}
         operations = []
         for article in settled:
-            owner_id = owners[article.content_hash]
+            owner_id = owner_ids[article.content_hash]
             documents[article.id] = article_document(article, now, owner_id)
             if owner_id == article.id:
-                operations.append(self._upsert_op(article, documents[article.id]))
+                operations.append(self._upsert_op(article, documents[article.id], targets[article.id]))
             else:
-                operations.append(self._syndication_op(article, owner_id, now))
+                operations.append(self._syndication_op(article, owner_id, targets[article.id], now))
+        article_indices = set(targets.values())
         for op, error in await self._sender.send(operations + signature_ops + story_ops):
-            if next(iter(op.action.values()))["_index"] != self._alias:
+            if next(iter(op.action.values()))["_index"] not in article_indices:
                 continue  # a signature or story record: its failure only weakens later matching
             if error is not None:
                 report.add_failure(op.article, error, now)
@@ -150,18 +180,19 @@ class ArticleIndexer:
                 report.near_duplicates += document["duplicate_status"] == "near_duplicate"
         return report
 
-    def _upsert_op(self, article: Article, document: dict[str, Any]) -> BulkOp:
+    def _upsert_op(self, article: Article, document: dict[str, Any], index: str) -> BulkOp:
         return BulkOp(
             article,
-            {"update": {"_index": self._alias, "_id": article.id, **UPDATE_OPTIONS}},
+            {"update": {"_index": index, "_id": article.id, **UPDATE_OPTIONS}},
             {"scripted_upsert": True, "upsert": {}, "script": {"id": self._upsert_script, "params": {"doc": document}}},
         )
 
-    def _syndication_op(self, article: Article, owner_id: str, now: datetime) -> BulkOp:
+    def _syndication_op(self, article: Article, owner_id: str, index: str, now: datetime) -> BulkOp:
+        """An update of the owner's document, in the owner's month index (recorded with its fingerprint)."""
         copy = {"outlet": article.outlet, "url": article.url, "seen_at": now.isoformat()}
         return BulkOp(
             article,
-            {"update": {"_index": self._alias, "_id": owner_id, **UPDATE_OPTIONS}},
+            {"update": {"_index": index, "_id": owner_id, **UPDATE_OPTIONS}},
             # The owner's own message may still be in flight: keep the copy on a stub it will fill.
             {
                 "scripted_upsert": True,

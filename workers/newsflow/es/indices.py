@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from elasticsearch import Elasticsearch
 
+from newsflow.models import Article
 from newsflow.schemas import load_json, load_text
 from newsflow.settings import Settings
 
@@ -22,15 +25,19 @@ SCRIPTS = ("upsert_article", "add_syndication", "update_story")
 COMPONENT_TEMPLATES = {"text_analysis": "elasticsearch/text_analysis.v1.json"}
 # Appended to the article upsert: the collapse keys follow every write of an article.
 COLLAPSE_KEYS_SCRIPT = "elasticsearch/scripts/collapse_keys.painless"
+MONTH_FORMAT = "%Y.%m"
+MONTH_INDEX = re.compile(r"-v\d+-(\d{4}\.\d{2})$")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class IndexNames:
-    """Names derived from the settings: the versioned articles index behind its stable alias,
-    and the duplicate registries (one index each, bounded by deleting old entries)."""
+    """Names derived from the settings: the articles' month indices of the current mapping version
+    (`{alias}-v{version}-{YYYY.MM}`) behind their stable alias, and the other indices (one each,
+    bounded by deleting old entries)."""
 
     articles_alias: str
-    articles_index: str
+    articles_version: int
     fingerprints_index: str
     neardup_index: str
     stories_index: str
@@ -38,20 +45,34 @@ class IndexNames:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndexNames:
-        version = load_json(ARTICLES_TEMPLATE)["version"]
         return cls(
             articles_alias=settings.articles_alias,
-            articles_index=f"{settings.articles_alias}-v{version}",
+            articles_version=load_json(ARTICLES_TEMPLATE)["version"],
             fingerprints_index=settings.fingerprints_index,
             neardup_index=settings.neardup_index,
             stories_index=settings.stories_index,
             alerts_index=settings.alerts_index,
         )
 
+    @property
+    def articles_prefix(self) -> str:
+        return version_prefix(self.articles_alias, self.articles_version)
+
+    @property
+    def articles_template(self) -> str:
+        return f"{self.articles_prefix}-template"
+
+    def month_index(self, month: str) -> str:
+        return f"{self.articles_prefix}-{month}"
+
+    def is_current(self, index: str) -> bool:
+        """A month index of the current version (not the single index of the layout before months)."""
+        return index.startswith(f"{self.articles_prefix}-") and index_month(index) is not None
+
     def templates(self) -> dict[str, tuple[str, str]]:
         """template name -> (template file, index pattern)."""
         return {
-            f"{self.articles_alias}-template": (ARTICLES_TEMPLATE, f"{self.articles_alias}-v*"),
+            self.articles_template: (ARTICLES_TEMPLATE, f"{self.articles_prefix}-*"),
             f"{self.fingerprints_index}-template": (FINGERPRINTS_TEMPLATE, self.fingerprints_index),
             f"{self.neardup_index}-template": (NEARDUP_TEMPLATE, self.neardup_index),
             f"{self.stories_index}-template": (STORIES_TEMPLATE, self.stories_index),
@@ -59,14 +80,37 @@ class IndexNames:
         }
 
     def indices(self) -> dict[str, str]:
-        """index name -> its template file."""
+        """The single indices (not the articles' month indices) -> their template file."""
         return {
-            self.articles_index: ARTICLES_TEMPLATE,
             self.fingerprints_index: FINGERPRINTS_TEMPLATE,
             self.neardup_index: NEARDUP_TEMPLATE,
             self.stories_index: STORIES_TEMPLATE,
             self.alerts_index: ALERTS_TEMPLATE,
         }
+
+
+def version_prefix(alias: str, version: int) -> str:
+    return f"{alias}-v{version}"
+
+
+def index_month(index: str) -> str | None:
+    """`YYYY.MM` of a month index; None for the single index of the layout before months (`{alias}-v2`)."""
+    found = MONTH_INDEX.search(index)
+    return found.group(1) if found else None
+
+
+def article_month(article: Article) -> str:
+    """The month (UTC) of a new article's index: its publication time, else its Kafka record's
+    timestamp; both stay the same on re-delivery, the retry topic and dead-letter replay."""
+    if article.published_at is not None:
+        moment = article.published_at
+        # Elasticsearch reads a time without offset as UTC; so does the month.
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    elif article.source.timestamp_ms is not None:
+        moment = EPOCH + timedelta(milliseconds=article.source.timestamp_ms)
+    else:
+        raise ValueError(f"article {article.id} has neither published_at nor a record timestamp")
+    return moment.astimezone(UTC).strftime(MONTH_FORMAT)
 
 
 def script_id(settings: Settings, name: str) -> str:
@@ -104,8 +148,25 @@ def render_template(template_file: str, index_pattern: str, settings: Settings) 
     return template
 
 
+def articles_template(names: IndexNames, settings: Settings, serving: bool) -> dict[str, Any]:
+    """The current version's articles template. Its month indices join the alias as they are created
+    (writers never write through the alias, so none is a write index); while the alias still serves an
+    older version they are created hidden and outside it, and `newsflow index migrate` swaps them in."""
+    template = render_template(ARTICLES_TEMPLATE, f"{names.articles_prefix}-*", settings)
+    if serving:
+        template["template"]["aliases"] = {names.articles_alias: {}}
+    else:
+        template["template"]["settings"]["index"]["hidden"] = True
+    return template
+
+
+def current_month() -> str:
+    return datetime.now(UTC).strftime(MONTH_FORMAT)
+
+
 def install(client: Elasticsearch, settings: Settings) -> IndexNames:
-    """Idempotently put templates and scripts, create the indices and point the alias at the write index.
+    """Idempotently put templates and scripts, and create the indices; on a fresh deployment, the
+    current month's articles index, so that the alias exists.
 
     An index that already exists gets the template's mapping again, so fields added within a
     template version reach it; changes that need a reindex get a new template version instead.
@@ -116,9 +177,16 @@ def install(client: Elasticsearch, settings: Settings) -> IndexNames:
         client.cluster.put_component_template(
             name=component_template_name(settings, name), template=component["template"], version=component["version"]
         )
+    serving = alias_indices(client, names.articles_alias)
+    migration_pending = any(not names.is_current(index) for index in serving)
+    # Before month indices one template matched every version (`{alias}-v*`); it would overlap the current one.
+    client.options(ignore_status=404).indices.delete_index_template(name=f"{names.articles_alias}-template")
     mappings = {}
     for template_name, (template_file, pattern) in names.templates().items():
-        rendered = render_template(template_file, pattern, settings)
+        if template_name == names.articles_template:
+            rendered = articles_template(names, settings, serving=not migration_pending)
+        else:
+            rendered = render_template(template_file, pattern, settings)
         client.indices.put_index_template(name=template_name, **rendered)
         mappings[template_file] = rendered["template"]["mappings"]
     for name in SCRIPTS:
@@ -126,32 +194,43 @@ def install(client: Elasticsearch, settings: Settings) -> IndexNames:
             id=script_id(settings, name),
             script={"lang": "painless", "source": script_source(name)},
         )
-    behind_alias = alias_indices(client, names.articles_alias)
-    migration_pending = bool(behind_alias) and behind_alias[0] != names.articles_index
     for index, template_file in names.indices().items():
-        if index == names.articles_index and migration_pending:
-            # An older version still serves the alias until `newsflow index migrate`: give it the new version's
-            # plain top-level fields so that the current scripts can write to it; analysed fields wait for the copy.
-            add_plain_fields(client, behind_alias[0], mappings[template_file])
-        elif client.indices.exists(index=index):
+        if client.indices.exists(index=index):
             client.indices.put_mapping(index=index, **mappings[template_file])
-        elif index == names.articles_index:
-            client.indices.create(index=index, aliases={names.articles_alias: {"is_write_index": True}})
         else:
             client.indices.create(index=index)
-    ready = [index for index in names.indices() if not (index == names.articles_index and migration_pending)]
-    client.cluster.health(index=ready, wait_for_status="yellow")
+    if migration_pending:
+        # An older version still serves the alias until `newsflow index migrate`: give it the new version's
+        # plain fields so that the current scripts can write to it; analysed fields wait for the copy.
+        for index in serving:
+            add_plain_fields(client, index, mappings[ARTICLES_TEMPLATE])
+    elif serving:
+        client.indices.put_mapping(index=names.articles_alias, **mappings[ARTICLES_TEMPLATE])
+    else:
+        serving = [names.month_index(current_month())]
+        client.indices.create(index=serving[0])  # joins the alias by its template
+    client.cluster.health(index=[*names.indices(), *serving], wait_for_status="yellow")
     return names
 
 
+def missing_plain_fields(existing: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `wanted` that `existing` lacks and that need no analyzer (never a conflict), within objects too."""
+    missing: dict[str, Any] = {}
+    for name, spec in wanted.items():
+        if name not in existing:
+            if "analyzer" not in orjson.dumps(spec).decode():
+                missing[name] = spec
+        elif "properties" in spec and "properties" in existing[name]:
+            inner = missing_plain_fields(existing[name]["properties"], spec["properties"])
+            if inner:
+                missing[name] = {"properties": inner}
+    return missing
+
+
 def add_plain_fields(client: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
-    """Add the top-level fields of `mappings` that `index` lacks and that need no analyzer (never a conflict)."""
+    """Add the plain fields of `mappings` that `index` lacks."""
     existing = client.indices.get_mapping(index=index)[index]["mappings"].get("properties", {})
-    missing = {
-        name: spec
-        for name, spec in mappings["properties"].items()
-        if name not in existing and "analyzer" not in orjson.dumps(spec).decode()
-    }
+    missing = missing_plain_fields(existing, mappings["properties"])
     if missing:
         client.indices.put_mapping(index=index, properties=missing)
 
@@ -172,7 +251,7 @@ def delete_all(client: Elasticsearch, settings: Settings) -> None:
     )
     if existing:
         client.indices.delete(index=",".join(existing))
-    for template_name in names.templates():
+    for template_name in [*names.templates(), *article_templates(client, names.articles_alias)]:
         client.options(ignore_status=404).indices.delete_index_template(name=template_name)
     for name in COMPONENT_TEMPLATES:
         client.options(ignore_status=404).cluster.delete_component_template(
@@ -180,3 +259,9 @@ def delete_all(client: Elasticsearch, settings: Settings) -> None:
         )
     for name in SCRIPTS:
         client.options(ignore_status=404).delete_script(id=script_id(settings, name))
+
+
+def article_templates(client: Elasticsearch, alias: str) -> list[str]:
+    """The articles templates of every version still installed (older ones serve until a migration)."""
+    found = client.options(ignore_status=404).indices.get_index_template(name=f"{alias}-v*-template")
+    return [template["name"] for template in found.get("index_templates", [])]

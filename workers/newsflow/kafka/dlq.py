@@ -56,6 +56,8 @@ def replay(settings: Settings, records: list[ConsumerRecord]) -> int:
                 key=record.key,
                 value=record.value,
                 headers=[(REPLAYED_FROM_HEADER, str(record.offset).encode())],
+                # The worker sent the dead letter with its original's timestamp: keep it (it picks the month index).
+                timestamp_ms=record.timestamp,
             )
             for record in records
         ]

@@ -91,16 +91,28 @@ def source_message(event: EventT) -> tuple[SourceMessage, int]:
     the retry topic keeps the coordinates of its original."""
     message = event.message
     headers = newsflow_headers(event)
+    # Retries and dead letters are sent with their original's timestamp, so it is the original's here too.
+    timestamp_ms = round(message.timestamp * 1000) if message.timestamp is not None else None
     if "retry_attempt" not in headers:
-        return SourceMessage(message.value, message.key, message.topic, message.partition, message.offset), 0
+        source = SourceMessage(
+            message.value, message.key, message.topic, message.partition, message.offset, timestamp_ms
+        )
+        return source, 0
     original = SourceMessage(
         message.value,
         message.key,
         headers["source_topic"],
         int(headers["source_partition"]),
         int(headers["source_offset"]),
+        timestamp_ms,
     )
     return original, int(headers["retry_attempt"])
+
+
+def kafka_time(message: SourceMessage) -> float | None:
+    """The original record's timestamp for faust's `send` (seconds; half a millisecond more, because
+    faust truncates seconds x 1000 to whole milliseconds), so the copy stays in the same month."""
+    return (message.timestamp_ms + 0.5) / 1000 if message.timestamp_ms is not None else None
 
 
 def retry_not_before(events: Sequence[EventT]) -> float:
@@ -242,11 +254,21 @@ class BatchProcessor:
         so that the batch's offsets are committed only afterwards."""
         topics, delay = self._topics, self._settings.retry_delay_s
         pending = [
-            await topics.dlq.send(key=letter.message.key, value=letter.message.value, headers=letter.headers())
+            await topics.dlq.send(
+                key=letter.message.key,
+                value=letter.message.value,
+                headers=letter.headers(),
+                timestamp=kafka_time(letter.message),
+            )
             for letter in letters
         ]
         pending += [
-            await topics.retry.send(key=retry.message.key, value=retry.message.value, headers=retry.headers(delay))
+            await topics.retry.send(
+                key=retry.message.key,
+                value=retry.message.value,
+                headers=retry.headers(delay),
+                timestamp=kafka_time(retry.message),
+            )
             for retry in retries
         ]
         pending += [
