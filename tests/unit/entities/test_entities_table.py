@@ -118,3 +118,15 @@ def test_a_headline_section_slug_is_not_an_organisation():
     text = "SOCCER - FRENCH LEAGUE RESULTS"
     spans = with_line_names([EntitySpan(0, 6, "ORG")], text)
     assert [(text[s.start : s.end], s.type) for s in spans] == [("FRENCH", "MISC")]
+
+
+def test_standings_with_a_win_percentage_and_fixture_lists_name_teams():
+    text = "NEW YORK 74 59 .556 -\nFixtures : Birmingham v Barnsley , Manchester City v Charlton ."
+    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    assert names == [
+        ("NEW YORK", "ORG"),
+        ("Birmingham", "ORG"),
+        ("Barnsley", "ORG"),
+        ("Manchester City", "ORG"),
+        ("Charlton", "ORG"),
+    ]

@@ -15,12 +15,12 @@ from typing import NamedTuple
 
 DEMONYMS_FILE = Path(__file__).resolve().parent / "data" / "demonyms_en.txt"
 
-# Results tables: "Reading 22 7 5 10" (standings row), "Montrose 2 Ross County 1" (match line),
-# "West Bromwich v Bolton" (fixture line).
+# Results tables: "Reading 22 7 5 10", "NEW YORK 74 59 .556" (standings rows), "Montrose 2 Ross County 1"
+# (match line), "West Bromwich v Bolton" and "Fixtures: Birmingham v Barnsley , Leeds v Derby" (fixtures).
 _TEAM = r"[A-Z][\w.&'-]*(?: (?:[A-Z][\w.&'-]*|de|del|la|of))*"
-_STANDINGS_ROW = re.compile(rf"^({_TEAM})(?: \d{{1,3}}){{4}}", re.MULTILINE)
+_STANDINGS_ROW = re.compile(rf"^({_TEAM})(?:(?: \d{{1,3}}){{4}}| \d{{1,3}} \d{{1,3}} \.\d{{3}})", re.MULTILINE)
 _MATCH_LINE = re.compile(rf"^({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE)
-_FIXTURE_LINE = re.compile(rf"^({_TEAM}) (?:v|vs) ({_TEAM})$", re.MULTILINE)
+_FIXTURE_LINE = re.compile(rf"(?:^|[:,] )({_TEAM}) (?:v|vs) ({_TEAM})(?= [,.]|$)", re.MULTILINE)
 # "Colorado at St Louis": the visiting team, then the place of the game.
 _AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
 # Datelines: "MANCHESTER , England 1996-08-31", "BONN 1996-08-30", "MADRID (Reuters) -".
