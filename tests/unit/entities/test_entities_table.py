@@ -130,3 +130,8 @@ def test_standings_with_a_win_percentage_and_fixture_lists_name_teams():
         ("Manchester City", "ORG"),
         ("Charlton", "ORG"),
     ]
+
+
+def test_a_wire_sign_off_names_the_newsroom():
+    text = "-- Moscow Newsroom +7 095 941 8520"
+    assert [(text[s.start : s.end], s.type) for s in with_line_names([], text)] == [("Moscow Newsroom", "ORG")]

@@ -27,6 +27,8 @@ _AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
 _DATELINE = re.compile(rf"^({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Reuters\))", re.MULTILINE)
 # Section slugs of wire headlines ("SOCCER - FRENCH LEAGUE", "COAL - ..."): a topic, not an organisation.
 _SLUG = re.compile(r"^([A-Z]+) - ", re.MULTILINE)
+# Wire sign-offs: "-- Moscow Newsroom +7 095 941 8520": the bureau is an organisation.
+_NEWSROOM = re.compile(rf"(?<![\w-])({_TEAM} Newsroom)\b")
 # Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
 _PLAYER = re.compile(
     r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
@@ -52,7 +54,7 @@ def with_line_names(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
 
 def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
     """Teams of standings rows, match and fixture lines (ORG), players of line-ups (PER), places of
-    datelines (LOC), in place of what the model made of them."""
+    datelines (LOC), newsrooms of sign-offs (ORG), in place of what the model made of them."""
     laid_out = [
         EntitySpan(match.start(group), match.end(group), entity_type, by_layout=True)
         for pattern, types in (
@@ -62,6 +64,7 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
             (_AWAY_LINE, ["ORG", "LOC"]),
             (_PLAYER, ["PER"]),
             (_DATELINE, ["LOC", "LOC"]),
+            (_NEWSROOM, ["ORG"]),
         )
         for match in pattern.finditer(text)
         for group, entity_type in enumerate(types, start=1)
