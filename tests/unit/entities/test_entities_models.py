@@ -145,7 +145,7 @@ def test_places_of_datelines_are_locations():
 def test_initials_with_a_surname_and_cricket_dismissals_are_people():
     words = ["J.", "Adams", "lbw", "b", "Moody", "5", ";", "S.", "Waugh", "spoke"]
     ents = [(4, 5, "ORG"), (7, 9, "ORG")]
-    assert _model_types(words, ents) == [("Moody", "PER"), ("S. Waugh", "PER")]
+    assert _model_types(words, ents) == [("J. Adams", "PER"), ("Moody", "PER"), ("S. Waugh", "PER")]
 
 
 def test_nationality_words_are_misc_in_any_capitals_but_longer_names_keep_their_type():

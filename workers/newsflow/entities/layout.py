@@ -29,6 +29,8 @@ _DATELINE = re.compile(rf"^({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Re
 _SLUG = re.compile(r"^([A-Z]+) - ", re.MULTILINE)
 # Wire sign-offs: "-- Moscow Newsroom +7 095 941 8520": the bureau is an organisation.
 _NEWSROOM = re.compile(rf"(?<![\w-])({_TEAM} Newsroom)\b")
+# An initial and a surname is a person: "P. Simmons", "T.O'Gorman" (not "U.S. Open": one initial only).
+_INITIALLED_NAME = re.compile(r"(?<![\w.])[A-Z]\. ?[A-Z][a-z][\w'-]*(?: [A-Z][a-z][\w'-]*)?")
 # Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
 _PLAYER = re.compile(
     r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
@@ -65,9 +67,10 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
             (_PLAYER, ["PER"]),
             (_DATELINE, ["LOC", "LOC"]),
             (_NEWSROOM, ["ORG"]),
+            (_INITIALLED_NAME, ["PER"]),
         )
         for match in pattern.finditer(text)
-        for group, entity_type in enumerate(types, start=1)
+        for group, entity_type in enumerate(types, start=1 if pattern.groups else 0)
         if match.start(group) >= 0
     ]
     if not laid_out:

@@ -43,7 +43,6 @@ _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 _NAME_PARTICLES = frozenset(["al", "bin", "da", "de", "del", "di", "dos", "du", "el", "la", "le", "van", "von"])
 
 
-_INITIAL_AND_SURNAME = re.compile(r"[A-Z]\. [A-Z][\w'-]+$")
 _DISMISSALS = frozenset(["b", "c", "st", "lbw"])
 
 
@@ -112,8 +111,8 @@ def _results_type(name: Span, entity_type: str) -> str:
     "Somerset 83 and 174"); so is any name in a match line or a standings row
     ("Stranraer 0 Brechin 1", "Manchester United 15 7 5 3 29"): a name followed by a
     score is otherwise often a player's (runs, goal minute). A name followed by a bracketed
-    country is an athlete ("2. Claudia Mues ( Germany ) 18.80"). An initial and a surname is a
-    person ("S. Waugh"), and so is the fielder or bowler of a cricket dismissal ("c Spearman b Vaughan").
+    country is an athlete ("2. Claudia Mues ( Germany ) 18.80"). The fielder or bowler of a cricket
+    dismissal is a person ("c Spearman b Vaughan").
     """
     doc = name.doc
     following = doc[name.end : name.end + 6]
@@ -133,7 +132,7 @@ def _results_type(name: Span, entity_type: str) -> str:
     ):
         return "PER"
     dismissed = doc[name.start - 1 : name.start].text in _DISMISSALS
-    if entity_type == "ORG" and (dismissed or _INITIAL_AND_SURNAME.match(name.text)):
+    if entity_type == "ORG" and dismissed:
         return "PER"
     return entity_type
 
