@@ -135,3 +135,9 @@ def test_standings_with_a_win_percentage_and_fixture_lists_name_teams():
 def test_a_wire_sign_off_names_the_newsroom():
     text = "-- Moscow Newsroom +7 095 941 8520"
     assert [(text[s.start : s.end], s.type) for s in with_line_names([], text)] == [("Moscow Newsroom", "ORG")]
+
+
+def test_golf_leaderboard_rows_name_players_not_teams():
+    text = "291 Phillip Price 72 76 74 69\nMark Roe 69 71 78 73 , Adam Hunter 70 79 73\nReading 22 7 5 10"
+    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    assert names == [("Phillip Price", "PER"), ("Mark Roe", "PER"), ("Adam Hunter", "PER"), ("Reading", "ORG")]

@@ -18,7 +18,12 @@ DEMONYMS_FILE = Path(__file__).resolve().parent / "data" / "demonyms_en.txt"
 # Results tables: "Reading 22 7 5 10", "NEW YORK 74 59 .556" (standings rows), "Montrose 2 Ross County 1"
 # (match line), "West Bromwich v Bolton" and "Fixtures: Birmingham v Barnsley , Leeds v Derby" (fixtures).
 _TEAM = r"[A-Z][\w.&'-]*(?: (?:[A-Z][\w.&'-]*|de|del|la|of))*"
-_STANDINGS_ROW = re.compile(rf"^({_TEAM})(?:(?: \d{{1,3}}){{4}}| \d{{1,3}} \d{{1,3}} \.\d{{3}})", re.MULTILINE)
+# Golf leaderboards: "291 Phillip Price 72 76 74 69", ", Adam Hunter 70 79 73": a player, not a team.
+_ROUNDS = r"(?: [6-8]\d){2,4}(?= ,| \(|$)"
+_GOLF_ROW = re.compile(rf"(?:^|, |\d{{3}} )({_TEAM}){_ROUNDS}", re.MULTILINE)
+_STANDINGS_ROW = re.compile(
+    rf"^({_TEAM})(?!{_ROUNDS})(?:(?: \d{{1,3}}){{4}}| \d{{1,3}} \d{{1,3}} \.\d{{3}})", re.MULTILINE
+)
 _MATCH_LINE = re.compile(rf"^({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE)
 _FIXTURE_LINE = re.compile(rf"(?:^|[:,] )({_TEAM}) (?:v|vs) ({_TEAM})(?= [,.]|$)", re.MULTILINE)
 # "Colorado at St Louis": the visiting team, then the place of the game.
@@ -68,6 +73,7 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
             (_DATELINE, ["LOC", "LOC"]),
             (_NEWSROOM, ["ORG"]),
             (_INITIALLED_NAME, ["PER"]),
+            (_GOLF_ROW, ["PER"]),
         )
         for match in pattern.finditer(text)
         for group, entity_type in enumerate(types, start=1 if pattern.groups else 0)
