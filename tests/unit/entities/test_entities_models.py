@@ -158,3 +158,8 @@ def test_nationality_words_are_misc_in_any_capitals_but_longer_names_keep_their_
     assert {by_text.get(word) for word in ("SCOTTISH", "Welsh", "Mexican", "South Korean")} == {"MISC"}
     assert "American" not in by_text
     assert "polish" not in by_text
+
+
+def test_a_lone_surname_that_speaks_is_a_person_but_an_acronym_is_not():
+    words = ["Rosati", "said", "that", "NATO", "said", "no", "."]
+    assert _model_types(words, [(0, 1, "ORG"), (3, 4, "ORG")]) == [("Rosati", "PER"), ("NATO", "ORG")]
