@@ -163,3 +163,8 @@ def test_nationality_words_are_misc_in_any_capitals_but_longer_names_keep_their_
 def test_a_lone_surname_that_speaks_is_a_person_but_an_acronym_is_not():
     words = ["Rosati", "said", "that", "NATO", "said", "no", "."]
     assert _model_types(words, [(0, 1, "ORG"), (3, 4, "ORG")]) == [("Rosati", "PER"), ("NATO", "ORG")]
+
+
+def test_a_market_index_is_misc():
+    words = ["The", "Nasdaq", "composite", "index", "rose", "and", "Nasdaq", "hired", "."]
+    assert _model_types(words, [(1, 2, "ORG"), (6, 7, "ORG")]) == [("Nasdaq", "MISC"), ("Nasdaq", "ORG")]
