@@ -141,3 +141,9 @@ def test_golf_leaderboard_rows_name_players_not_teams():
     text = "291 Phillip Price 72 76 74 69\nMark Roe 69 71 78 73 , Adam Hunter 70 79 73\nReading 22 7 5 10"
     names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
     assert names == [("Phillip Price", "PER"), ("Mark Roe", "PER"), ("Adam Hunter", "PER"), ("Reading", "ORG")]
+
+
+def test_tournaments_are_misc_events():
+    text = "He won the U.S. Open and the Asian Cup. The Cup"
+    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    assert names == [("U.S. Open", "MISC"), ("Asian Cup", "MISC")]

@@ -36,6 +36,10 @@ _SLUG = re.compile(r"^([A-Z]+) - ", re.MULTILINE)
 _NEWSROOM = re.compile(rf"(?<![\w-])({_TEAM} Newsroom)\b")
 # An initial and a surname is a person: "P. Simmons", "T.O'Gorman" (not "U.S. Open": one initial only).
 _INITIALLED_NAME = re.compile(r"(?<![\w.])[A-Z]\. ?[A-Z][a-z][\w'-]*(?: [A-Z][a-z][\w'-]*)?")
+# Tournaments: "U.S. Open", "Asian Cup", "World Series of Golf"... MISC, as events are.
+_EVENT = re.compile(
+    r"(?<![\w-])((?:(?!The |A )[A-Z][\w.'-]* )+(?:Cup|Open|Championships?|Trophy|Grand Prix)(?: of [A-Z]\w+)?)(?![\w-])"
+)
 # Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
 _PLAYER = re.compile(
     r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
@@ -61,7 +65,8 @@ def with_line_names(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
 
 def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
     """Teams of standings rows, match and fixture lines (ORG), players of line-ups (PER), places of
-    datelines (LOC), newsrooms of sign-offs (ORG), in place of what the model made of them."""
+    datelines (LOC), newsrooms of sign-offs (ORG), initialled people (PER), golfers (PER), tournaments (MISC),
+    in place of what the model made of them."""
     laid_out = [
         EntitySpan(match.start(group), match.end(group), entity_type, by_layout=True)
         for pattern, types in (
@@ -73,6 +78,7 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
             (_DATELINE, ["LOC", "LOC"]),
             (_NEWSROOM, ["ORG"]),
             (_INITIALLED_NAME, ["PER"]),
+            (_EVENT, ["MISC"]),
             (_GOLF_ROW, ["PER"]),
         )
         for match in pattern.finditer(text)
