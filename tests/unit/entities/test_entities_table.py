@@ -144,6 +144,6 @@ def test_golf_leaderboard_rows_name_players_not_teams():
 
 
 def test_tournaments_are_misc_events():
-    text = "He won the U.S. Open and the Asian Cup. The Cup"
+    text = "He won the U.S. Open, the World Series of Golf and the Asian Cup. The Cup"
     names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
-    assert names == [("U.S. Open", "MISC"), ("Asian Cup", "MISC")]
+    assert names == [("U.S. Open", "MISC"), ("World Series of Golf", "MISC"), ("Asian Cup", "MISC")]

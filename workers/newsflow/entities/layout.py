@@ -38,7 +38,7 @@ _NEWSROOM = re.compile(rf"(?<![\w-])({_TEAM} Newsroom)\b")
 _INITIALLED_NAME = re.compile(r"(?<![\w.])[A-Z]\. ?[A-Z][a-z][\w'-]*(?: [A-Z][a-z][\w'-]*)?")
 # Tournaments: "U.S. Open", "Asian Cup", "World Series of Golf"... MISC, as events are.
 _EVENT = re.compile(
-    r"(?<![\w-])((?:(?!The |A )[A-Z][\w.'-]* )+(?:Cup|Open|Championships?|Trophy|Grand Prix)(?: of [A-Z]\w+)?)(?![\w-])"
+    r"(?<![\w-])((?:(?!The |A )[A-Z][\w.'-]* )+(?:Cup|Open|Championships?|Series|Trophy|Grand Prix)(?: of [A-Z]\w+)?)(?![\w-])"
 )
 # Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
 _PLAYER = re.compile(
