@@ -104,7 +104,7 @@ MODEL_CARD = """# Arabic NER model (`newsflow.entities`, `models/ar_ner`)
 
 A compact spaCy 3.8 pipeline (`spacy.blank("ar")` tokenizer → `newsflow_arabic_features` → tok2vec CNN →
 transition-based NER) that finds PER, ORG, LOC and MISC names in Arabic text, for names the alias table does not know.
-Written by `newsflow train-ner-ar` on {date} (Python {python}, seed {seed});
+Written by `newsflow entities train-ar` on {date} (Python {python}, seed {seed});
 config `workers/newsflow/entities/{config}`.
 
 ## Data
@@ -118,7 +118,7 @@ config `workers/newsflow/entities/{config}`.
 
 ## Reproduce
 ```
-newsflow train-ner-ar --data ../shared/data
+newsflow entities train-ar --data ../shared/data
 ```
 Training took {minutes:.1f} min on this machine (2 cores, shared with other work); the model folder is
 {megabytes:.1f} MB.

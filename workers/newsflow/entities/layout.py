@@ -37,9 +37,8 @@ _NEWSROOM = re.compile(rf"(?<![\w-])({_TEAM} Newsroom)\b")
 # An initial and a surname is a person: "P. Simmons", "T.O'Gorman" (not "U.S. Open": one initial only).
 _INITIALLED_NAME = re.compile(r"(?<![\w.])[A-Z]\. ?[A-Z][a-z][\w'-]*(?: [A-Z][a-z][\w'-]*)?")
 # Tournaments: "U.S. Open", "Asian Cup", "World Series of Golf"... MISC, as events are.
-_EVENT = re.compile(
-    r"(?<![\w-])((?:(?!The |A )[A-Z][\w.'-]* )+(?:Cup|Open|Championships?|Series|Trophy|Grand Prix)(?: of [A-Z]\w+)?)(?![\w-])"
-)
+_EVENT_WORDS = r"(?:Cup|Open|Championships?|Series|Trophy|Grand Prix)"
+_EVENT = re.compile(rf"(?<![\w-])((?:(?!The |A )[A-Z][\w.'-]* )+{_EVENT_WORDS}(?: of [A-Z]\w+)?)(?![\w-])")
 # Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
 _PLAYER = re.compile(
     r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE

@@ -2,7 +2,7 @@
 
 English: the packaged en_core_web_sm 3.8 (OntoNotes labels, mapped to the
 CoNLL types used here), loaded with its NER component only. Arabic: the
-compact pipeline trained by `newsflow train-ner-ar` and shipped in
+compact pipeline trained by `newsflow entities train-ar` and shipped in
 `entities/models/ar_ner/`. Other languages have no model.
 """
 
