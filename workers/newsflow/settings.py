@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     # Stories
     stories_enabled: bool = Field(True, description="group articles about one event into stories (story_id)")
     story_threshold: float = Field(
-        0.4, gt=0, lt=1, description="probability of belonging above which an article joins a story (docs/quality.md)"
+        0.46, gt=0, lt=1, description="probability of belonging above which an article joins a story (docs/quality.md)"
     )
     story_window_hours: float = Field(
         72, gt=0, description="a story is a candidate if it was active within this many hours of the article"
