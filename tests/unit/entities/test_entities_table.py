@@ -147,3 +147,10 @@ def test_tournaments_are_misc_events():
     text = "He won the U.S. Open, the World Series of Golf and the Asian Cup. The Cup"
     names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
     assert names == [("U.S. Open", "MISC"), ("World Series of Golf", "MISC"), ("Asian Cup", "MISC")]
+
+
+def test_overlapping_line_shapes_claim_words_once():
+    text = "Fixtures : Leeds v J. Smith Newsdesk ."
+    # The fixture shape comes first; the initialled name and the newsdesk inside its second team give way.
+    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    assert names == [("Leeds", "ORG"), ("J. Smith Newsdesk", "ORG")]

@@ -32,8 +32,8 @@ _AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
 _DATELINE = re.compile(rf"^({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Reuters\))", re.MULTILINE)
 # Section slugs of wire headlines ("SOCCER - FRENCH LEAGUE", "COAL - ..."): a topic, not an organisation.
 _SLUG = re.compile(r"^([A-Z]+) - ", re.MULTILINE)
-# Wire sign-offs: "-- Moscow Newsroom +7 095 941 8520": the bureau is an organisation.
-_NEWSROOM = re.compile(rf"(?<![\w-])({_TEAM} Newsroom)\b")
+# Wire sign-offs: "-- Moscow Newsroom +7 095 941 8520", "New York Newsdesk": the bureau is an organisation.
+_NEWSROOM = re.compile(rf"(?<![\w-])({_TEAM} News(?:room|desk))\b")
 # An initial and a surname is a person: "P. Simmons", "T.O'Gorman" (not "U.S. Open": one initial only).
 _INITIALLED_NAME = re.compile(r"(?<![\w.])[A-Z]\. ?[A-Z][a-z][\w'-]*(?: [A-Z][a-z][\w'-]*)?")
 # Tournaments: "U.S. Open", "Asian Cup", "World Series of Golf"... MISC, as events are.
@@ -86,6 +86,12 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
     ]
     if not laid_out:
         return spans
+    # Where two shapes claim overlapping words, the first in the list above wins.
+    claimed: list[EntitySpan] = []
+    for name in laid_out:
+        if not any(name.start < other.end and other.start < name.end for other in claimed):
+            claimed.append(name)
+    laid_out = claimed
     kept = [span for span in spans if not any(span.start < name.end and name.start < span.end for name in laid_out)]
     return sorted(kept + laid_out)
 
