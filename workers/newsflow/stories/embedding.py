@@ -18,9 +18,8 @@ import numpy as np
 from newsflow.models import Article
 
 # The start of the body says what happened; later paragraphs drift to background. The model reads
-# sentences best, so the title and passages of whole paragraphs are embedded apart and averaged
-# (on the development pairs: AUC 0.92 against 0.90 for one 1000-character lead, for twice the cost).
-EMBEDDED_CHARS = 3000
+# sentences best, so the title and passages of whole paragraphs are embedded apart and averaged.
+# How much of the body is the `story_embedding_chars` setting: the cost grows with it (docs/quality.md).
 PASSAGE_CHARS = 600
 BLAS_THREADS = 1
 DIMENSIONS = 512
@@ -43,9 +42,9 @@ class SentenceEncoder:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.asarray(self._model.encode(texts), dtype=np.float32)
 
-    def embed_articles(self, articles: list[Article]) -> np.ndarray:
+    def embed_articles(self, articles: list[Article], body_chars: int) -> np.ndarray:
         """One unit-length vector per article: the mean of its title's and passages' embeddings."""
-        passages = [article_passages(article) for article in articles]
+        passages = [article_passages(article, body_chars) for article in articles]
         vectors = self.encode([text for texts in passages for text in texts])
         bounds = np.cumsum([0, *(len(texts) for texts in passages)])
         means = np.stack([vectors[start:end].mean(axis=0) for start, end in itertools.pairwise(bounds)])
@@ -57,11 +56,11 @@ def sentence_encoder() -> SentenceEncoder:
     return SentenceEncoder()
 
 
-def article_passages(article: Article) -> list[str]:
-    """The title, then the first `EMBEDDED_CHARS` of the body cut into passages of whole paragraphs."""
+def article_passages(article: Article, body_chars: int) -> list[str]:
+    """The title, then the first `body_chars` of the body cut into passages of whole paragraphs."""
     passages = [article.title] if article.title.strip() else []
     current = ""
-    for paragraph in article.text[:EMBEDDED_CHARS].split("\n"):
+    for paragraph in article.text[:body_chars].split("\n"):
         if not paragraph.strip():
             continue
         if current and len(current) + len(paragraph) > PASSAGE_CHARS:

@@ -109,8 +109,11 @@ def article_features(article: Article, embedding: np.ndarray | None = None) -> A
     )
 
 
-def add_story_features(articles: list[Article], encoder: SentenceEncoder | None) -> None:
-    """Batch stage, after entities: story features for every article (embeddings in one model call)."""
-    embeddings = encoder.embed_articles(articles) if encoder is not None and articles else [None] * len(articles)
+def add_story_features(articles: list[Article], encoder: SentenceEncoder | None, embedded_chars: int) -> None:
+    """Batch stage, after entities: story features for every article (embeddings in one model call
+    over the title and the first `embedded_chars` of the body)."""
+    embeddings = (
+        encoder.embed_articles(articles, embedded_chars) if encoder is not None and articles else [None] * len(articles)
+    )
     for article, embedding in zip(articles, embeddings, strict=True):
         article.story_features = article_features(article, embedding)

@@ -1,0 +1,22 @@
+"""What the story embedding reads: the title, then whole paragraphs of the first `body_chars`."""
+
+from __future__ import annotations
+
+from newsflow.stories.embedding import PASSAGE_CHARS, article_passages
+from tests.unit.stories.test_stories_assign import NOW, article
+
+PARAGRAPHS = [f"Paragraph {i} " + "word " * 60 for i in range(20)]  # 314 characters each, with the blank line
+LONG = article("long", "Floods close the port", "\n\n".join(PARAGRAPHS), "en", [], NOW)
+
+
+def test_passages_stop_at_the_embedded_characters() -> None:
+    short, long = article_passages(LONG, 1000), article_passages(LONG, 3000)
+    assert short[0] == long[0] == "Floods close the port"
+    assert "Paragraph 3 " in "".join(short) and "Paragraph 4 " not in "".join(short)
+    assert "Paragraph 9 " in "".join(long) and "Paragraph 10 " not in "".join(long)
+    assert all(passage.replace("\n", "\n\n") in LONG.text[:3000] for passage in long[1:])
+    assert all(len(passage) <= PASSAGE_CHARS for passage in long[1:])
+
+
+def test_no_body_chars_embeds_the_title_only() -> None:
+    assert article_passages(LONG, 0) == ["Floods close the port"]
