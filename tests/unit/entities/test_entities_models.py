@@ -168,3 +168,11 @@ def test_a_lone_surname_that_speaks_is_a_person_but_an_acronym_is_not():
 def test_a_market_index_is_misc():
     words = ["The", "Nasdaq", "composite", "index", "rose", "and", "Nasdaq", "hired", "."]
     assert _model_types(words, [(1, 2, "ORG"), (6, 7, "ORG")]) == [("Nasdaq", "MISC"), ("Nasdaq", "ORG")]
+
+
+def test_a_name_after_club_or_team_is_the_club():
+    words = ["Belgian", "club", "Standard", "Liege", "fined", "Marc", "Wilmots", "."]
+    assert _model_types(words, [(2, 4, "PERSON"), (5, 7, "PERSON")]) == [
+        ("Standard Liege", "ORG"),
+        ("Marc Wilmots", "PER"),
+    ]
