@@ -173,6 +173,7 @@ def test_a_market_index_is_misc():
 def test_a_name_after_club_or_team_is_the_club():
     words = ["Belgian", "club", "Standard", "Liege", "fined", "Marc", "Wilmots", "."]
     assert _model_types(words, [(2, 4, "PERSON"), (5, 7, "PERSON")]) == [
+        ("Belgian", "MISC"),
         ("Standard Liege", "ORG"),
         ("Marc Wilmots", "PER"),
     ]
