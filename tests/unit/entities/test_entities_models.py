@@ -177,3 +177,13 @@ def test_a_name_after_club_or_team_is_the_club():
         ("Standard Liege", "ORG"),
         ("Marc Wilmots", "PER"),
     ]
+
+
+def test_a_bracketed_acronym_after_an_organisation_is_its_own():
+    words = ["the", "Moro", "National", "Liberation", "Front", "(", "MNLF", ")", "and", "Mues", "(", "GER", ")"]
+    ents = [(1, 5, "ORG"), (9, 10, "PERSON")]
+    assert _model_types(words, ents) == [
+        ("Moro National Liberation Front", "ORG"),
+        ("MNLF", "ORG"),
+        ("Mues", "PER"),
+    ]

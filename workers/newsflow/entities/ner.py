@@ -46,6 +46,7 @@ _NAME_PARTICLES = frozenset(["al", "bin", "da", "de", "del", "di", "dos", "du", 
 _DISMISSALS = frozenset(["b", "c", "st", "lbw"])
 # "Belgian club Standard Liege", "division team Deportivo Coruna": the name after is the club.
 _CLUB_WORDS = frozenset(["club", "team", "side", "clubs", "champions"])
+_BRACKETED_ACRONYM = re.compile(r" ?\( ?([A-Z]{2,6}) ?\)")
 # "the Dow Jones industrial average", "the Nasdaq composite index": a market index, not the company.
 _INDEX_WORDS = frozenset(["index", "average", "composite", "industrial", "indices"])
 # "Rosati said": a lone capitalised word that speaks is mostly a person (agencies are in the alias table).
@@ -182,6 +183,17 @@ def _without_article_and_possessive(ent: Span) -> Span:
     return ent
 
 
+def _with_acronyms(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
+    """An acronym in brackets right after an organisation is its own ("National Liberation Front ( MNLF )");
+    after a person it is more often a country or party code."""
+    found = []
+    for span in spans:
+        match = _BRACKETED_ACRONYM.match(text, span.end) if span.type == "ORG" else None
+        if match and not any(other.start < match.end(1) and match.start(1) < other.end for other in spans):
+            found.append(EntitySpan(match.start(1), match.end(1), span.type))
+    return sorted(spans + found) if found else spans
+
+
 def _with_repeats(text: str, read: int, spans: list[EntitySpan]) -> list[EntitySpan]:
     """`spans` plus the mentions, past the `read` characters the model saw, of the names it found there.
 
@@ -250,4 +262,4 @@ class ModelNer:
             if entity_type:
                 for part in _name_parts(_without_article_and_possessive(ent), entity_type):
                     spans.append(EntitySpan(part.start_char, part.end_char, _results_type(part, entity_type)))
-        return with_line_names(spans, doc.text) if language == "en" else spans
+        return with_line_names(_with_acronyms(spans, doc.text), doc.text) if language == "en" else spans
