@@ -187,3 +187,8 @@ def test_a_bracketed_acronym_after_an_organisation_is_its_own():
         ("MNLF", "ORG"),
         ("Mues", "PER"),
     ]
+
+
+def test_a_name_ending_in_a_company_word_is_a_company():
+    words = ["Pirelli", "SpA", "and", "Brewpole", "BV", "hired", "Ann", "Co", "."]
+    assert _model_types(words, [(0, 2, "PERSON"), (3, 5, "GPE")]) == [("Pirelli SpA", "ORG"), ("Brewpole BV", "ORG")]

@@ -46,6 +46,10 @@ _NAME_PARTICLES = frozenset(["al", "bin", "da", "de", "del", "di", "dos", "du", 
 _DISMISSALS = frozenset(["b", "c", "st", "lbw"])
 # "Belgian club Standard Liege", "division team Deportivo Coruna": the name after is the club.
 _CLUB_WORDS = frozenset(["club", "team", "side", "clubs", "champions"])
+# "Pirelli SpA", "Brewpole BV", "Sueddeutsche Zeitung": a company or paper, not a person.
+_COMPANY_WORDS = frozenset(
+    ["AG", "BV", "Co", "Corp", "GmbH", "Inc", "Ltd", "NV", "PLC", "Plc", "SA", "SpA", "Zeitung", "Group", "Bank"]
+)
 _BRACKETED_ACRONYM = re.compile(r" ?\( ?([A-Z]{2,6}) ?\)")
 # "the Dow Jones industrial average", "the Nasdaq composite index": a market index, not the company.
 _INDEX_WORDS = frozenset(["index", "average", "composite", "industrial", "indices"])
@@ -121,7 +125,8 @@ def _results_type(name: Span, entity_type: str) -> str:
     country is an athlete ("2. Claudia Mues ( Germany ) 18.80"). The fielder or bowler of a cricket
     dismissal is a person ("c Spearman b Vaughan"), and so is a lone surname that speaks ("Rosati said");
     a name before "index" or "average" is a market index (MISC: "the Nasdaq composite index"), and one
-    after "club" or "team" is the club ("Belgian club Standard Liege").
+    after "club" or "team" is the club ("Belgian club Standard Liege"), and one ending in a company word
+    a company ("Pirelli SpA").
     """
     doc = name.doc
     following = doc[name.end : name.end + 6]
@@ -140,7 +145,9 @@ def _results_type(name: Span, entity_type: str) -> str:
         and all(token.ent_type_ == "GPE" for token in doc[name.end + 1 : closing])
     ):
         return "PER"
-    if entity_type in ("PER", "LOC") and doc[name.start - 1 : name.start].text in _CLUB_WORDS:
+    if entity_type in ("PER", "LOC") and (
+        doc[name.start - 1 : name.start].text in _CLUB_WORDS or (len(name) > 1 and name[-1].text in _COMPANY_WORDS)
+    ):
         return "ORG"
     dismissed = doc[name.start - 1 : name.start].text in _DISMISSALS
     if entity_type == "ORG" and len(name) == 1 and not name.text.isupper() and following[:1].text in _SPEECH:
