@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from newsflow.stories.embedding import PASSAGE_CHARS, article_passages
+import numpy as np
+
+from newsflow.stories.embedding import DIMENSIONS, PASSAGE_CHARS, SentenceEncoder, article_passages
 from tests.unit.stories.test_stories_assign import NOW, article
 
 PARAGRAPHS = [f"Paragraph {i} " + "word " * 60 for i in range(20)]  # 314 characters each, with the blank line
@@ -20,3 +22,24 @@ def test_passages_stop_at_the_embedded_characters() -> None:
 
 def test_no_body_chars_embeds_the_title_only() -> None:
     assert article_passages(LONG, 0) == ["Floods close the port"]
+
+
+class CountingEncoder(SentenceEncoder):
+    """The batching of `embed_articles` without the model: a text's vector is a hash of it."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        return np.stack([np.random.default_rng(sum(map(ord, text))).normal(size=DIMENSIONS) for text in texts])
+
+
+def test_a_batch_encodes_each_text_once_and_copies_share_the_vector() -> None:
+    copy = article("copy", LONG.title, LONG.body, "en", [], NOW, outlet="other")
+    other = article("other", "Port reopens", "Ships sail again.", "en", [], NOW)
+    encoder = CountingEncoder()
+    vectors = encoder.embed_articles([LONG, copy, other], 3000)
+    assert len(encoder.encoded) == len(set(encoder.encoded)) == len(article_passages(LONG, 3000)) + 2
+    assert np.array_equal(vectors[0], vectors[1]) and not np.allclose(vectors[0], vectors[2])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)

@@ -45,7 +45,9 @@ class SentenceEncoder:
     def embed_articles(self, articles: list[Article], body_chars: int) -> np.ndarray:
         """One unit-length vector per article: the mean of its title's and passages' embeddings."""
         passages = [article_passages(article, body_chars) for article in articles]
-        vectors = self.encode([text for texts in passages for text in texts])
+        # Copies of one wire report repeat titles and paragraphs within a batch: each text is encoded once.
+        unique = {text: row for row, text in enumerate(dict.fromkeys(text for texts in passages for text in texts))}
+        vectors = self.encode(list(unique))[[unique[text] for texts in passages for text in texts]]
         bounds = np.cumsum([0, *(len(texts) for texts in passages)])
         means = np.stack([vectors[start:end].mean(axis=0) for start, end in itertools.pairwise(bounds)])
         return means / np.linalg.norm(means, axis=1, keepdims=True)
