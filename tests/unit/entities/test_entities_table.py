@@ -154,3 +154,8 @@ def test_overlapping_line_shapes_claim_words_once():
     # The fixture shape comes first; the initialled name and the newsdesk inside its second team give way.
     names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
     assert names == [("Leeds", "ORG"), ("J. Smith Newsdesk", "ORG")]
+
+
+def test_news_agencies_as_wires_write_them(gazetteer):
+    text = "Tass quoted Xinhua, which quoted Kyodo; قالت وكالة شينخوا"
+    assert [m.entity_id for m in gazetteer.find(text)] == ["org:tass", "org:xinhua", "org:kyodo", "org:xinhua"]
