@@ -159,3 +159,22 @@ def test_overlapping_line_shapes_claim_words_once():
 def test_news_agencies_as_wires_write_them(gazetteer):
     text = "Tass quoted Xinhua, which quoted Kyodo; قالت وكالة شينخوا"
     assert [m.entity_id for m in gazetteer.find(text)] == ["org:tass", "org:xinhua", "org:kyodo", "org:xinhua"]
+
+
+def test_scorecard_line_up_and_scorer_lines_name_people():
+    text = (
+        "Waqar Younis lbw b Gough 4\nSohail c Croft b Gough 0\n"
+        "Swart , 13 - Japie Mulder ( 65th ) , 12 - Mark Andrews\nPanama - Jorge Luis Dely Valdes ( 50th )"
+    )
+    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    assert names == [
+        ("Waqar Younis", "PER"),
+        ("Gough", "PER"),
+        ("Sohail", "PER"),
+        ("Croft", "PER"),
+        ("Gough", "PER"),
+        ("Japie Mulder", "PER"),
+        ("Mark Andrews", "PER"),
+        ("Panama", "LOC"),
+        ("Jorge Luis Dely Valdes", "PER"),
+    ]

@@ -39,10 +39,16 @@ _INITIALLED_NAME = re.compile(r"(?<![\w.])[A-Z]\. ?[A-Z][a-z][\w'-]*(?: [A-Z][a-
 # Tournaments: "U.S. Open", "Asian Cup", "World Series of Golf"... MISC, as events are.
 _EVENT_WORDS = r"(?:Cup|Open|Championships?|Series|Trophy|Grand Prix)"
 _EVENT = re.compile(rf"(?<![\w-])((?:(?!The |A )[A-Z][\w.'-]* )+{_EVENT_WORDS}(?: of [A-Z]\w+)?)(?![\w-])")
-# Line-ups: "15 - Andre Joubert , 14 - James Small" (shirt number, name).
+# Line-ups: "15 - Andre Joubert , 14 - James Small", "13 - Japie Mulder ( Joel Stransky )" (shirt number, name).
 _PLAYER = re.compile(
-    r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.]|$)", re.MULTILINE
+    r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.(]|$)", re.MULTILINE
 )
+# Cricket scorecards: "Sohail c Croft b Gough 0", "Waqar Younis lbw b Gough 4": batsman, fielder, bowler.
+_DISMISSAL_LINE = re.compile(
+    rf"^({_TEAM})(?: c ({_TEAM}))?(?: lbw| st ({_TEAM}))? b ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE
+)
+# Goal scorers by country: "Panama - Jorge Luis Dely Valdes ( 50th )".
+_SCORER_LINE = re.compile(rf"^({_TEAM}) - ({_TEAM}) \( \d{{1,3}}(?:st|nd|rd|th)\b", re.MULTILINE)
 
 
 class EntitySpan(NamedTuple):
@@ -74,6 +80,8 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
             (_FIXTURE_LINE, ["ORG", "ORG"]),
             (_AWAY_LINE, ["ORG", "LOC"]),
             (_PLAYER, ["PER"]),
+            (_DISMISSAL_LINE, ["PER", "PER", "PER", "PER"]),
+            (_SCORER_LINE, ["LOC", "PER"]),
             (_DATELINE, ["LOC", "LOC"]),
             (_NEWSROOM, ["ORG"]),
             (_INITIALLED_NAME, ["PER"]),
