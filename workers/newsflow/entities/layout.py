@@ -60,6 +60,24 @@ class EntitySpan(NamedTuple):
     by_layout: bool = False
 
 
+# Each shape, the types of its groups, and words the text must hold for the shape to be tried at all
+# (a substring test is much cheaper than a regex scan of a whole article).
+_SHAPES = (
+    (_STANDINGS_ROW, ["ORG"], None),
+    (_MATCH_LINE, ["ORG", "ORG"], None),
+    (_FIXTURE_LINE, ["ORG", "ORG"], (" v ", " vs ")),
+    (_AWAY_LINE, ["ORG", "LOC"], (" at ", " AT ")),
+    (_PLAYER, ["PER"], (" - ",)),
+    (_DISMISSAL_LINE, ["PER", "PER", "PER", "PER"], (" b ",)),
+    (_SCORER_LINE, ["LOC", "PER"], (" - ",)),
+    (_DATELINE, ["LOC", "LOC"], None),
+    (_NEWSROOM, ["ORG"], ("News",)),
+    (_INITIALLED_NAME, ["PER"], None),
+    (_EVENT, ["MISC"], ("Cup", "Open", "Championship", "Series", "Trophy", "Grand Prix")),
+    (_GOLF_ROW, ["PER"], None),
+)
+
+
 def with_line_names(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
     """`spans` (a model's, or none) with the names of line layouts and the nationality words of `text`."""
     slugs = {match.span(1) for match in _SLUG.finditer(text)}
@@ -74,20 +92,8 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
     in place of what the model made of them."""
     laid_out = [
         EntitySpan(match.start(group), match.end(group), entity_type, by_layout=True)
-        for pattern, types in (
-            (_STANDINGS_ROW, ["ORG"]),
-            (_MATCH_LINE, ["ORG", "ORG"]),
-            (_FIXTURE_LINE, ["ORG", "ORG"]),
-            (_AWAY_LINE, ["ORG", "LOC"]),
-            (_PLAYER, ["PER"]),
-            (_DISMISSAL_LINE, ["PER", "PER", "PER", "PER"]),
-            (_SCORER_LINE, ["LOC", "PER"]),
-            (_DATELINE, ["LOC", "LOC"]),
-            (_NEWSROOM, ["ORG"]),
-            (_INITIALLED_NAME, ["PER"]),
-            (_EVENT, ["MISC"]),
-            (_GOLF_ROW, ["PER"]),
-        )
+        for pattern, types, needs in _SHAPES
+        if needs is None or any(word in text for word in needs)
         for match in pattern.finditer(text)
         for group, entity_type in enumerate(types, start=1 if pattern.groups else 0)
         if match.start(group) >= 0
