@@ -3,6 +3,7 @@
 import spacy
 from spacy.tokens import Doc, Span
 
+from newsflow.entities.layout import with_line_names
 from newsflow.entities.ner import ARABIC_MODEL_DIR, ModelNer, _name_parts
 
 
@@ -73,7 +74,7 @@ def _model_types(words: list[str], ents: list[tuple[int, int, str]]) -> list[tup
     """What ModelNer makes of a doc the English model labelled with `ents` (token spans, OntoNotes labels)."""
     doc = Doc(spacy.blank("en").vocab, words=words)
     doc.ents = [Span(doc, start, end, label=label) for start, end, label in ents]
-    return [(doc.text[s.start : s.end], s.type) for s in ModelNer._spans(doc, "en")]
+    return [(doc.text[s.start : s.end], s.type) for s in with_line_names(ModelNer._spans(doc, "en"), doc.text)]
 
 
 def test_a_place_followed_by_its_score_is_a_team():
@@ -192,3 +193,9 @@ def test_a_bracketed_acronym_after_an_organisation_is_its_own():
 def test_a_name_ending_in_a_company_word_is_a_company():
     words = ["Pirelli", "SpA", "and", "Brewpole", "BV", "hired", "Ann", "Co", "."]
     assert _model_types(words, [(0, 2, "PERSON"), (3, 5, "GPE")]) == [("Pirelli SpA", "ORG"), ("Brewpole BV", "ORG")]
+
+
+def test_line_shapes_are_read_past_the_models_cut():
+    text = "The league table after Saturday's games is below.\nReading 22 7 5 10"
+    spans = ModelNer(max_chars=30).extract([text], "en")[0]
+    assert ("Reading", "ORG") in [(text[s.start : s.end], s.type) for s in spans]

@@ -247,10 +247,14 @@ class ModelNer:
         nlp = self.pipeline(language)
         heads = [self._head(text) for text in texts]
         docs = nlp.pipe(heads, batch_size=self.batch_size)
-        return [
+        found = [
             _with_repeats(text, len(head), self._spans(doc, language))
             for text, head, doc in zip(texts, heads, docs, strict=True)
         ]
+        if language == "en":
+            # Line shapes and nationality words cost little: read them in the whole text, past the model's cut too.
+            return [with_line_names(spans, text) for spans, text in zip(found, texts, strict=True)]
+        return found
 
     def _head(self, text: str) -> str:
         if len(text) <= self.max_chars:
@@ -269,4 +273,4 @@ class ModelNer:
             if entity_type:
                 for part in _name_parts(_without_article_and_possessive(ent), entity_type):
                     spans.append(EntitySpan(part.start_char, part.end_char, _results_type(part, entity_type)))
-        return with_line_names(_with_acronyms(spans, doc.text), doc.text) if language == "en" else spans
+        return _with_acronyms(spans, doc.text) if language == "en" else spans
