@@ -57,18 +57,19 @@ def search_settings(name_prefix: str) -> Settings:
 
 
 def load(settings: Settings, count: int) -> dict[str, Any]:
-    """Enrich corpus articles 0..count-1 and write them as the worker does; enrichment of the next
-    batch (in a thread) overlaps the writing of the current one."""
+    """Enrich corpus articles from 0 on and write them as the worker does until the index holds
+    `count` documents (an exact copy of an earlier article adds none: it is recorded on its original);
+    enrichment of the next batch (in a thread) overlaps the writing of the current one."""
     enricher = Enricher(settings)
 
     def enrich(start: int, size: int) -> list[Article]:
         return enricher.enrich_batch(list(corpus.messages(size, start))).articles
 
-    async def write_all() -> None:
+    async def write(start: int, stop: int) -> None:
         es = async_client(settings)
         indexer = ArticleIndexer(es, settings)
         loop = asyncio.get_running_loop()
-        batches = [(indices[0], len(indices)) for indices in chunks(range(count), LOAD_BATCH)]
+        batches = [(indices[0], len(indices)) for indices in chunks(range(start, stop), LOAD_BATCH)]
         try:
             with ThreadPoolExecutor(1) as pool:
                 pending = loop.run_in_executor(pool, enrich, *batches[0])
@@ -81,11 +82,14 @@ def load(settings: Settings, count: int) -> dict[str, Any]:
             await es.close()
 
     started = time.perf_counter()
-    asyncio.run(write_all())
+    articles = documents = 0
     with sync_client(settings) as es:
-        es.indices.refresh(index=settings.articles_alias)
-        documents = es.count(index=settings.articles_alias)["count"]
-    return {"documents": documents, "seconds": time.perf_counter() - started}
+        while documents < count:
+            asyncio.run(write(articles, articles + count - documents))
+            articles += count - documents
+            es.indices.refresh(index=settings.articles_alias)
+            documents = es.count(index=settings.articles_alias)["count"]
+    return {"articles": articles, "documents": documents, "seconds": time.perf_counter() - started}
 
 
 def _vocabulary() -> dict[str, list[str]]:
