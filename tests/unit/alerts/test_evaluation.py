@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsflow.alerts.evaluation import REPORT_END, REPORT_START, evaluate, markdown, write_report
+import numpy as np
+
+from newsflow.alerts.evaluation import (
+    FALSE_ALERTS_BUDGET_PER_DAY,
+    REPORT_END,
+    REPORT_START,
+    evaluate,
+    markdown,
+    oracle_bound,
+    oracle_threshold,
+    write_report,
+)
 from newsflow.alerts.synthetic import StreamSpec, SyntheticStream
 
 
@@ -27,7 +38,8 @@ def test_evaluate_scores_the_detector_and_fixed_thresholds(tmp_path: Path, param
     assert total > 0 and found > 0
     section = markdown(result, "newsflow alerts evaluate --days 1")
     assert section.startswith(REPORT_START) and section.endswith(REPORT_END)
-    assert "articles/s" in section and "fixed threshold" in section
+    assert "articles/s" in section and "fixed threshold" in section and "oracle bound" in section
+    assert result.oracle is not None and result.oracle.false_per_day <= 1
 
 
 def test_write_report_replaces_only_its_section(tmp_path: Path):
@@ -35,3 +47,18 @@ def test_write_report_replaces_only_its_section(tmp_path: Path):
     report.write_text(f"# Alerts\n\nbefore\n\n{REPORT_START}\nold\n{REPORT_END}\n\nafter\n", encoding="utf-8")
     write_report(report, f"{REPORT_START}\nnew\n{REPORT_END}")
     assert report.read_text(encoding="utf-8") == f"# Alerts\n\nbefore\n\n{REPORT_START}\nnew\n{REPORT_END}\n\nafter\n"
+
+
+def test_the_oracle_spends_the_false_alert_budget_and_is_limited_by_the_counts(params):
+    spec = StreamSpec(days=1, terms=60, keyword_terms=0, rates=(0.5, 20.0), bursts_per_day=100, decoys_per_day=0)
+    stream = SyntheticStream(spec)
+    oracle = oracle_bound(stream, params)
+    # The loosest tail probability within one false alert a day: it spends (almost) all of it.
+    assert 0.9 <= oracle.false_per_day <= FALSE_ALERTS_BUDGET_PER_DAY
+    bursts = stream.bursts
+    # A ×5 burst on a busy term is certain; a ×3 burst of two windows on a rare one is mostly a few articles.
+    assert oracle.recall(bursts, lambda burst: burst.size == 5 and burst.baseline >= 10) > 0.99
+    assert oracle.recall(bursts, lambda burst: burst.size == 3 and burst.windows == 2 and burst.baseline < 2) < 0.2
+    expected = np.array([1.0, 10.0])
+    # The smallest counts with P(X >= count) <= 1e-6 under Poisson(1) and Poisson(10) (above the guards).
+    assert oracle_threshold(expected, 1e-6, params).tolist() == [10, 29]

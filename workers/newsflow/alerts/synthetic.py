@@ -155,6 +155,22 @@ class SyntheticStream:
         share = self.english_share[term]
         return float(self.rates[term] * (share * seasonal["en"] + (1 - share) * seasonal["ar"]))
 
+    def language_expected(self, at: float) -> np.ndarray:
+        """Every term's expected count in the window starting at `at`, without bursts: one row per language
+        (`LANGUAGES`), the means its background counts are drawn from."""
+        seasonal = self._seasonal(at + self.spec.window_s / 2)
+        return np.stack([self.rates * self._share(language) * seasonal[language] for language in LANGUAGES])
+
+    def burst_outlets(self, number: int, burst: Burst, term: int) -> list[str]:
+        """The outlets of burst `number` (its index in `bursts`) of term `term`: drawn once per burst, from
+        its own seed, among the outlets of the term's main language."""
+        language = self.main_language(term)
+        chosen = np.random.default_rng([self.spec.seed, number]).permutation(len(self.outlets[language]))
+        return [self.outlets[language][index] for index in chosen[: burst.outlets]]
+
+    def main_language(self, term: int) -> str:
+        return "en" if self.english_share[term] >= 0.5 else "ar"
+
     def articles(self) -> Iterator[dict]:
         """The whole stream, in time order."""
         spec = self.spec
@@ -178,6 +194,9 @@ class SyntheticStream:
             language: 1 + self.spec.daily_amplitude * math.cos(2 * math.pi * (hour - PEAK_HOUR_UTC[language]) / 24)
             for language in LANGUAGES
         }
+
+    def _share(self, language: str) -> np.ndarray:
+        return self.english_share if language == "en" else 1 - self.english_share
 
     def _schedule_bursts(self) -> list[Burst]:
         spec, rng = self.spec, self._rng
@@ -204,11 +223,9 @@ class SyntheticStream:
 
     def _background(self, start: float) -> list[dict]:
         spec, rng = self.spec, self._rng
-        seasonal = self._seasonal(start + spec.window_s / 2)
         documents: list[dict] = []
-        for language in LANGUAGES:
-            share = self.english_share if language == "en" else 1 - self.english_share
-            counts = rng.poisson(self.rates * share * seasonal[language])
+        for language, expected in zip(LANGUAGES, self.language_expected(start), strict=True):
+            counts = rng.poisson(expected)
             total = int(counts.sum())
             if not total:
                 continue
@@ -237,10 +254,8 @@ class SyntheticStream:
     def _burst_articles(self, start: float, number: int, burst: Burst, term: int) -> list[dict]:
         rng = self._rng
         extra = int(rng.poisson((burst.size - 1) * self.expected(term, start)))
-        language = "en" if self.english_share[term] >= 0.5 else "ar"
-        # The burst's outlets: drawn once per burst (same seed, same choice in every window).
-        chosen = np.random.default_rng([self.spec.seed, number]).permutation(len(self.outlets[language]))
-        outlets = [self.outlets[language][index] for index in chosen[: burst.outlets]]
+        language = self.main_language(term)
+        outlets = self.burst_outlets(number, burst, term)
         times = np.sort(rng.uniform(start, start + self.spec.window_s, extra)).tolist()
         picks = rng.integers(len(outlets), size=extra).tolist()
         documents = []
