@@ -37,6 +37,7 @@ import faust
 import orjson
 from faust.types import TP, EventT
 
+from newsflow import paths
 from newsflow.alerts.alert import Alert
 from newsflow.alerts.detector import Detector, DetectorParams, TermState, WindowCount
 from newsflow.alerts.sinks import WebhookSender, is_fresh, log_alert
@@ -137,6 +138,8 @@ def create_app(settings: Settings) -> faust.App:
         broker_credentials=broker_credentials(settings),
         broker_session_timeout=settings.consumer_session_timeout_s,
         broker_heartbeat_interval=settings.consumer_session_timeout_s / 10,
+        # faust keeps a data folder per app (default: in the current directory); keep it with the local state.
+        datadir=str(paths.state_dir() / "faust" / "{conf.name}-data"),
         store="memory://",
         broker_commit_interval=settings.commit_interval_s,
         consumer_auto_offset_reset="earliest",

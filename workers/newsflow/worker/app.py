@@ -31,7 +31,7 @@ import faust
 import orjson
 from faust.types import TP, EventT
 
-from newsflow import metrics
+from newsflow import metrics, paths
 from newsflow.errors import PermanentError
 from newsflow.es.bulk import backoff_delay
 from newsflow.es.client import async_client
@@ -318,6 +318,8 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.consumer_session_timeout_s,
         # Kafka's advice: heartbeats at most a third of the session timeout apart.
         broker_heartbeat_interval=settings.consumer_session_timeout_s / 10,
+        # faust keeps a data folder per app (default: in the current directory); keep it with the local state.
+        datadir=str(paths.state_dir() / "faust" / "{conf.name}-data"),
         store="memory://",
         key_serializer="raw",
         value_serializer="raw",
