@@ -23,8 +23,7 @@ def project_root() -> Path:
         if (candidate / "schemas").is_dir() and (candidate / "pyproject.toml").is_file():
             return candidate
     raise FileNotFoundError(
-        "cannot find the newsflow project root (a folder with pyproject.toml and schemas/); "
-        "set NEWSFLOW_ROOT"
+        "cannot find the newsflow project root (a folder with pyproject.toml and schemas/); set NEWSFLOW_ROOT"
     )
 
 
@@ -46,3 +45,10 @@ def state_dir() -> Path:
     if env := os.environ.get("NEWSFLOW_STATE"):
         return Path(env)
     return project_root() / ".newsflow"
+
+
+def faust_data_root() -> Path:
+    """Where faust apps keep their data folders (faust creates only the last level)."""
+    root = state_dir() / "faust"
+    root.mkdir(parents=True, exist_ok=True)
+    return root

@@ -37,7 +37,6 @@ import faust
 import orjson
 from faust.types import TP, EventT
 
-from newsflow import paths
 from newsflow.alerts.alert import Alert
 from newsflow.alerts.detector import Detector, DetectorParams, TermState, WindowCount
 from newsflow.alerts.sinks import WebhookSender, is_fresh, log_alert
@@ -45,6 +44,7 @@ from newsflow.alerts.terms import Mention, WatchList, article_time, mentions_of
 from newsflow.alerts.tracker import SpikeTracker, WindowKey
 from newsflow.es.bulk import BulkSender
 from newsflow.es.client import async_client
+from newsflow.paths import faust_data_root
 from newsflow.settings import Settings
 from newsflow.worker.app import broker_credentials
 
@@ -139,7 +139,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.consumer_session_timeout_s,
         broker_heartbeat_interval=settings.consumer_session_timeout_s / 10,
         # faust keeps a data folder per app (default: in the current directory); keep it with the local state.
-        datadir=str(paths.state_dir() / "faust" / "{conf.name}-data"),
+        datadir=str(faust_data_root() / "{conf.name}-data"),
         store="memory://",
         broker_commit_interval=settings.commit_interval_s,
         consumer_auto_offset_reset="earliest",

@@ -31,7 +31,7 @@ import faust
 import orjson
 from faust.types import TP, EventT
 
-from newsflow import metrics, paths
+from newsflow import metrics
 from newsflow.errors import PermanentError
 from newsflow.es.bulk import backoff_delay
 from newsflow.es.client import async_client
@@ -40,6 +40,7 @@ from newsflow.es.indexer import ArticleIndexer, IndexReport
 from newsflow.kafka.admin import message_size_limit, ssl_context
 from newsflow.logs import message_context
 from newsflow.models import DeadLetter, SourceMessage
+from newsflow.paths import faust_data_root
 from newsflow.pipeline import BatchResult, Enricher
 from newsflow.settings import Settings
 from newsflow.worker.endpoint import MetricsServer
@@ -319,7 +320,7 @@ def create_app(settings: Settings) -> faust.App:
         # Kafka's advice: heartbeats at most a third of the session timeout apart.
         broker_heartbeat_interval=settings.consumer_session_timeout_s / 10,
         # faust keeps a data folder per app (default: in the current directory); keep it with the local state.
-        datadir=str(paths.state_dir() / "faust" / "{conf.name}-data"),
+        datadir=str(faust_data_root() / "{conf.name}-data"),
         store="memory://",
         key_serializer="raw",
         value_serializer="raw",
