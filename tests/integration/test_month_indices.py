@@ -78,6 +78,7 @@ def test_articles_of_two_months_land_in_two_indices_behind_the_alias(settings, e
     serving = set(alias_indices(es, settings.articles_alias))
     assert {names.month_index("2026.01"), names.month_index("2026.02")} <= serving
     owner = {"term": {"article_id": article_id(JANUARY["url"])}}
+    es.indices.refresh(index=settings.fingerprints_index)  # its documents are written without a refresh
     fingerprint = es.search(index=settings.fingerprints_index, query=owner)
     assert [hit["_source"]["month"] for hit in fingerprint["hits"]["hits"]] == ["2026.01"]
 
