@@ -120,9 +120,14 @@ def test_a_headline_section_slug_is_not_an_organisation():
     assert [(text[s.start : s.end], s.type) for s in spans] == [("FRENCH", "MISC")]
 
 
+def line_names(text: str) -> list[tuple[str, str]]:
+    """(surface, type) of the names the line shapes alone find in `text`."""
+    return [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+
+
 def test_standings_with_a_win_percentage_and_fixture_lists_name_teams():
     text = "NEW YORK 74 59 .556 -\nFixtures : Birmingham v Barnsley , Manchester City v Charlton ."
-    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    names = line_names(text)
     assert names == [
         ("NEW YORK", "ORG"),
         ("Birmingham", "ORG"),
@@ -134,25 +139,25 @@ def test_standings_with_a_win_percentage_and_fixture_lists_name_teams():
 
 def test_a_wire_sign_off_names_the_newsroom():
     text = "-- Moscow Newsroom +7 095 941 8520"
-    assert [(text[s.start : s.end], s.type) for s in with_line_names([], text)] == [("Moscow Newsroom", "ORG")]
+    assert line_names(text) == [("Moscow Newsroom", "ORG")]
 
 
 def test_golf_leaderboard_rows_name_players_not_teams():
     text = "291 Phillip Price 72 76 74 69\nMark Roe 69 71 78 73 , Adam Hunter 70 79 73\nReading 22 7 5 10"
-    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    names = line_names(text)
     assert names == [("Phillip Price", "PER"), ("Mark Roe", "PER"), ("Adam Hunter", "PER"), ("Reading", "ORG")]
 
 
 def test_tournaments_are_misc_events():
     text = "He won the U.S. Open, the World Series of Golf and the Asian Cup. The Cup"
-    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    names = line_names(text)
     assert names == [("U.S. Open", "MISC"), ("World Series of Golf", "MISC"), ("Asian Cup", "MISC")]
 
 
 def test_overlapping_line_shapes_claim_words_once():
     text = "Fixtures : Leeds v J. Smith Newsdesk ."
     # The fixture shape comes first; the initialled name and the newsdesk inside its second team give way.
-    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    names = line_names(text)
     assert names == [("Leeds", "ORG"), ("J. Smith Newsdesk", "ORG")]
 
 
@@ -166,7 +171,7 @@ def test_scorecard_line_up_and_scorer_lines_name_people():
         "Waqar Younis lbw b Gough 4\nSohail c Croft b Gough 0\n"
         "Swart , 13 - Japie Mulder ( 65th ) , 12 - Mark Andrews\nPanama - Jorge Luis Dely Valdes ( 50th )"
     )
-    names = [(text[s.start : s.end], s.type) for s in with_line_names([], text)]
+    names = line_names(text)
     assert names == [
         ("Waqar Younis", "PER"),
         ("Gough", "PER"),
