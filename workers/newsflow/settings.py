@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     story_threshold: float = Field(
         0.46, gt=0, lt=1, description="probability of belonging above which an article joins a story (docs/quality.md)"
     )
+    story_threshold_without_embeddings: float = Field(
+        0.33,
+        gt=0,
+        lt=1,
+        description="story_threshold of the models without embeddings (light profile), fitted the same way",
+    )
     story_window_hours: float = Field(
         72, gt=0, description="a story is a candidate if it was active within this many hours of the article"
     )

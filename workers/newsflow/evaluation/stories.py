@@ -149,10 +149,11 @@ def evaluate(data_dir: Path, settings: Settings) -> PartReport:
             counts["label", scope].add(predicted, bool(row.get("label")))
             counts["label_strict", scope].add(predicted, bool(row.get("label_strict", row.get("label"))))
     assigned_s = time.perf_counter() - started
+    threshold = StoryAssigner(settings).threshold
     scopes = [ALL, "fitting", "held_out", *sorted({scope for _, scope in counts} - {ALL, "fitting", "held_out"})]
     metrics = {
         "file": str(path),
-        "threshold": settings.story_threshold,
+        "threshold": threshold,
         "embeddings": settings.story_embeddings,
         "entities": settings.entities_enabled,
         "ms_per_article_enrich": 1000 * enriched_s / (2 * len(rows)) if rows else 0.0,
@@ -163,7 +164,7 @@ def evaluate(data_dir: Path, settings: Settings) -> PartReport:
         },
     }
     note = (
-        f"{len(rows)} pairs from {path}; threshold {settings.story_threshold}, embeddings "
+        f"{len(rows)} pairs from {path}; threshold {threshold}, embeddings "
         f"{'on' if settings.story_embeddings else 'off'}; {metrics['ms_per_article_enrich']:.1f} ms per article "
         f"to enrich (stages, entities, story features), {metrics['ms_per_article_assign']:.2f} ms to assign"
     )
@@ -191,7 +192,8 @@ def fit_models(data_dir: Path, settings: Settings) -> dict[str, Any]:
     the embedding only when enabled. Each is a cumulative-logit fit on the SemEval score
     (`SCORE_CUTS`, shared slopes), read at the label's cut; a signal whose slope comes out
     negative is left out and the model refitted. Paste the result into
-    `newsflow.stories.scoring.MODELS` and the main model's threshold into `story_threshold`.
+    `newsflow.stories.scoring.MODELS`, the main model's threshold into `story_threshold` and that of
+    the same-language model without embeddings into `story_threshold_without_embeddings`.
     """
     rows = [row for row in read_rows(data_dir / FILE, REQUIRED_FIELDS) if in_fitting_half(row)]
     articles = pair_articles(rows, settings)

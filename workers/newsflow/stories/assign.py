@@ -100,7 +100,10 @@ class StoryAssigner:
         self, settings: Settings, frequencies: DocumentFrequencies | None = None, recent_capacity: int = RECENT_STORIES
     ) -> None:
         self.scorer = StoryScorer(frequencies or DocumentFrequencies())
-        self.threshold = settings.story_threshold
+        # Each profile's models were fitted and cut on their own (docs/quality.md).
+        self.threshold = (
+            settings.story_threshold if settings.story_embeddings else settings.story_threshold_without_embeddings
+        )
         self.window = timedelta(hours=settings.story_window_hours)
         self.candidates = settings.story_candidates
         self.recent = RecentStories(recent_capacity)
