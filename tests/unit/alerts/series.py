@@ -56,3 +56,15 @@ def run_series(detector: Detector, term: str, counts: list[int], outlets: int = 
         observed = window_count(count, outlets, f"w{index}-", rng) if count else None
         alerts += detector.close_window(term, window, observed)
     return alerts
+
+
+def overdispersed_series(rng: random.Random, mean: float, days: float, dispersion: float) -> list[int]:
+    """Counts with the daily cycle of `daily_series` whose variance is `dispersion` times their mean (Poisson
+    counts of a gamma-distributed rate): news that comes in waves of its own, not a burst."""
+    windows = round(days * DAY_WINDOWS)
+    counts = []
+    for index in range(windows):
+        expected = mean * (1 + 0.6 * math.cos(2 * math.pi * (index / DAY_WINDOWS - 14 / 24)))
+        shape = expected / (dispersion - 1)  # var = expected + expected² / shape = dispersion × expected
+        counts.append(poisson(rng, rng.gammavariate(shape, expected / shape)))
+    return counts

@@ -13,7 +13,7 @@ from newsflow.alerts.alert import AlertEvent
 from newsflow.alerts.detector import Detector, TermState, WindowCount, tail_score
 from newsflow.alerts.terms import Mention
 
-from .series import DAY_WINDOWS, START, daily_series, fresh_detector, run_series, window_count
+from .series import DAY_WINDOWS, START, daily_series, fresh_detector, overdispersed_series, run_series, window_count
 
 
 def opened(alerts: list) -> list:
@@ -42,6 +42,33 @@ def test_a_steady_high_volume_term_never_alerts(params):
 def test_a_daily_cycle_is_learnt_not_alerted(params):
     counts = daily_series(random.Random(5), mean=15, days=4, amplitude=0.8)
     assert opened(run_series(fresh_detector(params), "per:netanyahu", counts, outlets=8)) == []
+
+
+def cycle_mean(mean: float, index: int) -> float:
+    """The expected count of window `index` of the series helpers' daily cycle."""
+    return mean * (1 + 0.6 * math.cos(2 * math.pi * (index / DAY_WINDOWS - 14 / 24)))
+
+
+def test_over_dispersed_traffic_is_learnt_not_alerted(params):
+    counts = overdispersed_series(random.Random(2), mean=10, days=3, dispersion=4)
+    # Waves a Poisson test (variance = mean) would call spikes, given even the true expected counts...
+    poisson_scores = [tail_score(count, cycle_mean(10, i), cycle_mean(10, i)) for i, count in enumerate(counts)]
+    assert max(poisson_scores[params.warmup_windows :]) > params.open_score
+    detector = fresh_detector(params)
+    # ...are the term's usual variance once its dispersion is learnt.
+    assert opened(run_series(detector, "loc:gaza", counts, outlets=8)) == []
+    assert 3 < detector.states["loc:gaza"].dispersion < 6
+
+
+def test_a_burst_on_an_over_dispersed_term_is_still_caught(params):
+    # Its waves learnt over three days, then five times its usual count for two windows at its busy hour.
+    background = overdispersed_series(random.Random(4), mean=10, days=3 + 14 / 24, dispersion=4)
+    burst_at = len(background)
+    burst = [round(5 * cycle_mean(10, burst_at + offset)) for offset in range(2)]
+    alerts = run_series(fresh_detector(params), "loc:gaza", background + burst + [5] * 10, outlets=8)
+    (alert,) = opened(alerts)
+    assert alert.started == START + burst_at * params.window_s
+    assert alert.detected - alert.started <= params.window_s
 
 
 def test_a_burst_from_one_outlet_does_not_alert(params):
