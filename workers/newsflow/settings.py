@@ -188,6 +188,15 @@ class Settings(BaseSettings):
     alerts_watchlist_file: Path | None = Field(
         None, description="YAML watch list of keywords and phrases (see deploy/watchlist.example.yaml); unset: none"
     )
+    alerts_significant_terms: bool = Field(
+        False, description="also count title and lead words and word pairs on no watch list (unforeseen topics)"
+    )
+    alerts_significant_per_article: int = Field(
+        12, ge=1, description="significant terms counted per article at most (title first, then the lead)"
+    )
+    alerts_significant_max_terms: int = Field(
+        50_000, ge=1, description="significant terms remembered per partition (the least frequent forgotten first)"
+    )
     alerts_log: bool = Field(True, description="log a line for every alert event")
     alerts_webhook_url: str | None = Field(None, description="POST each new alert's JSON here; unset: no webhook")
     alerts_webhook_timeout_s: float = Field(5.0, gt=0, description="one webhook call gives up after this long")

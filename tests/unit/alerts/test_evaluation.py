@@ -42,6 +42,19 @@ def test_evaluate_scores_the_detector_and_fixed_thresholds(tmp_path: Path, param
     assert result.oracle is not None and result.oracle.false_per_day <= 1
 
 
+def test_evaluate_counts_significant_terms_apart(tmp_path: Path, params):
+    spec = StreamSpec(days=1, terms=40, keyword_terms=4, rates=(5.0, 20.0), bursts_per_day=18, decoys_per_day=3)
+    without = evaluate(spec, params, tmp_path / "off")
+    result = evaluate(spec, params, tmp_path / "on", significant_per_article=12)
+    # The synthetic filler words and their pairs, in stable proportions: counted, and no alert outside the bursts
+    # (a burst's extra articles double this small stream's volume, and their filler words rise with them).
+    assert result.significant_terms > 100 and result.significant_alerts == 0 and result.significant_echoes > 0
+    assert result.detector is not None and without.detector is not None
+    assert result.detector.delays == without.detector.delays  # the other terms' alerts are unchanged
+    assert "**Significant terms**" in markdown(result, "newsflow alerts evaluate --days 1 --significant-terms")
+    assert "**Significant terms**" not in markdown(without, "newsflow alerts evaluate --days 1")
+
+
 def test_write_report_replaces_only_its_section(tmp_path: Path):
     report = tmp_path / "alerts.md"
     report.write_text(f"# Alerts\n\nbefore\n\n{REPORT_START}\nold\n{REPORT_END}\n\nafter\n", encoding="utf-8")

@@ -40,7 +40,7 @@ from faust.types import TP, EventT
 from newsflow.alerts.alert import Alert
 from newsflow.alerts.detector import Detector, DetectorParams, TermState, WindowCount
 from newsflow.alerts.sinks import WebhookSender, is_fresh, log_alert
-from newsflow.alerts.terms import Mention, WatchList, article_time, mentions_of
+from newsflow.alerts.terms import Mention, SignificantTerms, WatchList, article_time, mentions_of
 from newsflow.alerts.tracker import SpikeTracker, WindowKey
 from newsflow.es.bulk import BulkSender
 from newsflow.es.client import async_client
@@ -131,6 +131,7 @@ def app_id(settings: Settings) -> str:
 def create_app(settings: Settings) -> faust.App:
     params = DetectorParams.from_settings(settings)
     watch_list = WatchList.load(settings.alerts_watchlist_file) if settings.alerts_watchlist_file else None
+    significant = SignificantTerms.from_settings(settings, watch_list)
     partitions = settings.topic_partitions
     app = faust.App(
         app_id(settings),
@@ -204,7 +205,7 @@ def create_app(settings: Settings) -> faust.App:
         async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout_s):
             sent = []
             for event in events:
-                for mention in article_mentions(event, watch_list, watermark):
+                for mention in article_mentions(event, watch_list, significant, watermark):
                     sent.append(await mentions_topic.send(key=mention.term.encode(), value=mention._asdict()))
                 last_read[event.message.tp] = event.message.offset
             await asyncio.gather(*sent)
@@ -254,12 +255,14 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
-def article_mentions(event: EventT, watch_list: WatchList | None, watermark: Watermark) -> list[Mention]:
+def article_mentions(
+    event: EventT, watch_list: WatchList | None, significant: SignificantTerms | None, watermark: Watermark
+) -> list[Mention]:
     """The mentions of one enriched article message; a message that is not one is logged and skipped."""
     try:
         document = orjson.loads(event.message.value)
         at = article_time(document, "ingested_at")
-        mentions = mentions_of(document, at, watch_list) if at is not None else []
+        mentions = mentions_of(document, at, watch_list, significant) if at is not None else []
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         log.warning(
             "skipped a message that is not an enriched article (%s: %s)",

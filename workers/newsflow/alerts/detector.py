@@ -23,6 +23,9 @@ Per closed window of a term:
   windows, the second must itself score at least `stay_score` (the burst is still on).
 * **Hysteresis**: an open spike stays open while windows score at least `stay_score` (each such window
   updates the alert), and closes after `close_after` windows below it: one spike, one alert.
+* **Bounded significant terms**: at most `significant_max_terms` significant terms are remembered; beyond,
+  the least frequent ones without an open spike are forgotten at each window's end (Space-Saving's
+  eviction: a frequent term keeps its history, a forgotten one is a new term if it returns).
 * **Cold start**: history is counted from the detector's first window (`started`); a term first seen
   later is known to have had no mentions since then. No term can open a spike before `warmup_windows`
   of history, so the first windows of a fresh detector never alert, and a term never seen before is
@@ -31,13 +34,14 @@ Per closed window of a term:
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from newsflow.alerts.alert import Alert, AlertEvent
-from newsflow.alerts.terms import Mention
+from newsflow.alerts.terms import SIGNIFICANT_PREFIX, Mention
 
 if TYPE_CHECKING:
     from newsflow.settings import Settings
@@ -81,6 +85,7 @@ class DetectorParams:
     open_score: float
     stay_score: float
     close_after: int
+    significant_max_terms: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DetectorParams:
@@ -95,6 +100,7 @@ class DetectorParams:
             open_score=settings.alerts_open_score,
             stay_score=settings.alerts_stay_score,
             close_after=settings.alerts_close_after,
+            significant_max_terms=settings.alerts_significant_max_terms,
         )
 
     @property
@@ -271,17 +277,25 @@ class Detector:
         return alerts
 
     def advance(self, window: float) -> list[Alert]:
-        """Bring every open spike up to `window` (terms not mentioned since are quiet), and forget
-        terms whose baseline has faded."""
+        """Bring every open spike up to `window` (terms not mentioned since are quiet), forget terms whose
+        baseline has faded, and the least frequent significant terms beyond `significant_max_terms`."""
         alerts: list[Alert] = []
         decay = 1 - self.params.alpha
+        significant: list[tuple[float, str]] = []  # (level, term) of those that may be forgotten
+        significant_kept = 0
         for term, state in list(self.states.items()):
-            if state.last_window >= window:
-                continue
-            if state.spike is not None:
-                alerts += self.close_window(term, window, None)
-            elif state.level * decay ** ((window - state.last_window) / self.params.window_s) < FORGET_BELOW:
-                del self.states[term]
+            if state.last_window < window:
+                if state.spike is not None:
+                    alerts += self.close_window(term, window, None)
+                elif state.level * decay ** ((window - state.last_window) / self.params.window_s) < FORGET_BELOW:
+                    del self.states[term]
+                    continue
+            if term.startswith(SIGNIFICANT_PREFIX):
+                significant_kept += 1
+                if state.spike is None:
+                    significant.append((state.level, term))
+        for _, term in heapq.nsmallest(significant_kept - self.params.significant_max_terms, significant):
+            del self.states[term]
         return alerts
 
     def expected(self, state: TermState) -> tuple[float, float]:

@@ -9,6 +9,11 @@ Scoring: an alert opened (closed window that raised it) within an injected burst
 the burst's term, detects it, with a delay of that window's index in the burst (0: the burst's
 first window raised it). Any other alert is false, decoys (one-outlet bursts) included.
 
+With significant terms on, the title and lead words of the synthetic articles (filler text, in stable
+proportions; watch-list words are excluded) are counted too, and reported apart (their terms share no
+state with the others). No burst is injected on them: their alerts outside every burst are false; those
+during a burst echo the burst's extra articles, whose filler words rise with them.
+
 The oracle bound: what the same tests (one window, and the sum of two) would catch if they knew each
 term's true expected count in every window instead of learning it, at the tail probability that spends
 exactly the false-alert budget. Its false alerts are computed (Poisson tails of the generator's means),
@@ -34,7 +39,7 @@ from newsflow.alerts.alert import AlertEvent
 from newsflow.alerts.detector import DetectorParams
 from newsflow.alerts.replay import Replay, read_articles
 from newsflow.alerts.synthetic import DAY_S, LANGUAGES, OUTLET_WEIGHTS, Burst, StreamSpec, SyntheticStream
-from newsflow.alerts.terms import WatchList
+from newsflow.alerts.terms import SIGNIFICANT_PREFIX, SignificantTerms, WatchList
 
 REPORT_START = "<!-- evaluation:start (written by `newsflow alerts evaluate`) -->"
 REPORT_END = "<!-- evaluation:end -->"
@@ -86,6 +91,10 @@ class Evaluation:
     detector: RuleScore | None = None
     thresholds: list[tuple[int, RuleScore]] = field(default_factory=list)  # chosen fixed-threshold rules
     oracle: OracleBound | None = None
+    significant_per_article: int | None = None  # significant terms counted per article; None: not counted
+    significant_terms: int = 0  # distinct significant terms seen
+    significant_alerts: int = 0  # alerts opened on them outside every injected burst (false)
+    significant_echoes: int = 0  # alerts opened on them during an injected burst (its articles' filler words)
 
     @property
     def replay_rate(self) -> float:
@@ -93,10 +102,14 @@ class Evaluation:
 
 
 def evaluate(
-    spec: StreamSpec, params: DetectorParams, workdir: Path, progress: Callable[[str], None] = lambda _: None
+    spec: StreamSpec,
+    params: DetectorParams,
+    workdir: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    significant_per_article: int | None = None,
 ) -> Evaluation:
     stream = SyntheticStream(spec)
-    result = Evaluation(spec, params, bursts=stream.bursts)
+    result = Evaluation(spec, params, bursts=stream.bursts, significant_per_article=significant_per_article)
     workdir.mkdir(parents=True, exist_ok=True)
     articles_file, watch_list_file = workdir / "stream.jsonl", workdir / "watchlist.yaml"
     watch_list_file.write_text(yaml.safe_dump(stream.watch_list(), allow_unicode=True), encoding="utf-8")
@@ -110,7 +123,10 @@ def evaluate(
     result.generate_s = time.perf_counter() - started
 
     progress(f"replaying {result.articles:,} articles")
-    replay = Replay(params, WatchList.load(watch_list_file))
+    watch_list = WatchList.load(watch_list_file)
+    significant = SignificantTerms(significant_per_article, watch_list) if significant_per_article else None
+    replay = Replay(params, watch_list, significant=significant)
+    significant_seen: set[str] = set()
     term_index = {term: index for index, term in enumerate(stream.terms)}
     counts = np.zeros((spec.terms, spec.windows), dtype=np.int32)
     cells = array("q")
@@ -121,7 +137,13 @@ def evaluate(
         # The counts the fixed-threshold rule sees: the detector's counts (syndicated copies not counted).
         tally_started = time.perf_counter()
         window = int((mentions[0].at - spec.start) // spec.window_s) if mentions else 0
-        cells.extend(term_index[mention.term] * spec.windows + window for mention in mentions if mention.counted)
+        cells.extend(
+            term_index[mention.term] * spec.windows + window
+            for mention in mentions
+            if mention.counted and mention.term in term_index
+        )
+        if significant:
+            significant_seen.update(mention.term for mention in mentions if mention.term not in term_index)
         if len(cells) >= TALLY_CHUNK:
             counts += np.bincount(cells, minlength=counts.size).reshape(counts.shape).astype(np.int32)
             cells = array("q")
@@ -133,9 +155,18 @@ def evaluate(
 
     cover = BurstCover(stream.bursts, term_index, spec)
     opened = np.zeros_like(counts, dtype=bool)
+    result.significant_terms = len(significant_seen)
+    in_burst = (cover.number >= 0).any(axis=0)  # per window: some burst is on
     for alert in alerts:
-        if alert.event is AlertEvent.OPENED:
-            opened[term_index[alert.term], int((alert.detected - spec.start) // spec.window_s)] = True
+        if alert.event is not AlertEvent.OPENED:
+            continue
+        window = int((alert.detected - spec.start) // spec.window_s)
+        if not alert.term.startswith(SIGNIFICANT_PREFIX):
+            opened[term_index[alert.term], window] = True
+        elif in_burst[window]:
+            result.significant_echoes += 1
+        else:
+            result.significant_alerts += 1
     result.detector = cover.score(opened)
     result.thresholds = tune_fixed_threshold(counts, cover, result.detector)
     progress("computing the oracle bound")
@@ -382,6 +413,18 @@ def markdown(result: Evaluation, command: str) -> str:
                 f"| ×{size:g}, {windows} window{'s' if windows > 1 else ''} | {' | '.join(cells)} | {delay_text} |"
             )
     mentions_rate = result.mentions / result.replay_s if result.replay_s else math.nan
+    if result.significant_per_article:
+        lines += [
+            "",
+            f"**Significant terms** (on in this run, at most {result.significant_per_article} per article, "
+            f"{params.significant_max_terms:,} remembered): the synthetic titles and leads gave "
+            f"{result.significant_terms:,} distinct significant terms (filler words and their pairs). No burst is "
+            f"injected on them: outside the bursts they alerted **{result.significant_alerts / spec.days:.2f} times "
+            f"a day** ({result.significant_alerts} in {spec.days:g} days; false alerts, on top of the detector's "
+            f"above), and {result.significant_echoes} times during a burst, whose extra articles carry filler words "
+            "too (a rise of those words, which real articles of a story would not share). The replay rate below "
+            "includes counting them.",
+        ]
     lines += [
         "",
         f"**Replay**: {result.articles:,} articles ({spec.days:g} days) in {result.replay_s:.0f} s: "

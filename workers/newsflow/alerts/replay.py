@@ -16,7 +16,7 @@ import orjson
 
 from newsflow.alerts.alert import Alert
 from newsflow.alerts.detector import Detector, DetectorParams
-from newsflow.alerts.terms import Mention, WatchList, article_time, mentions_of
+from newsflow.alerts.terms import Mention, SignificantTerms, WatchList, article_time, mentions_of
 from newsflow.alerts.tracker import SpikeTracker, window_start
 from newsflow.errors import ConfigError
 
@@ -35,6 +35,7 @@ class Replay:
     watch_list: WatchList | None
     time_field: str = "published_at"
     grace_s: float = 0.0
+    significant: SignificantTerms | None = None
     alerts: list[Alert] = field(default_factory=list)
     counts: ReplayCounts = field(default_factory=ReplayCounts)
 
@@ -50,7 +51,7 @@ class Replay:
         if at is None:
             self.counts.untimed += 1
             return []
-        mentions = mentions_of(document, at, self.watch_list)
+        mentions = mentions_of(document, at, self.watch_list, self.significant)
         self.counts.mentions += len(mentions)
         self.counts.late += sum(not self.tracker.add(mention) for mention in mentions)
         self._latest = max(self._latest, at)

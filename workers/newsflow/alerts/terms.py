@@ -1,5 +1,6 @@
-"""What an enriched article mentions, as terms the detector counts: its canonical entity ids, and the
-watch-list keywords found in its title and body.
+"""What an enriched article mentions, as terms the detector counts: its canonical entity ids, the
+watch-list keywords found in its title and body, and (when enabled) significant terms: the words and
+adjacent word pairs of its title and lead that are no stop word, watch-list word or entity name.
 
 Text is matched after the folding that search's exact-text analyzer applies (schemas/elasticsearch/
 text_analysis.v1.json): NFKC, case folding, Arabic letter and diacritic folds, Arabic-Indic digits;
@@ -16,21 +17,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 
 from newsflow.entities.arabic import ARTICLE, FOLD_TABLE, PROCLITICS, is_arabic_letter, without_proclitics
 from newsflow.errors import ConfigError
 
+if TYPE_CHECKING:
+    from newsflow.settings import Settings
+
 KEYWORD_PREFIX = "keyword:"
+SIGNIFICANT_PREFIX = "significant:"
 WORD = re.compile(r"\w+")
+# Significant terms are read in the title and the first words of the body, where an article says what it is
+# about; shorter words are function words or abbreviations too ambiguous to count on their own.
+LEAD_WORDS = 30
+MIN_SIGNIFICANT_LETTERS = 3
 # Arabic letter and diacritic folds, and Arabic-Indic digits, in one translation pass.
 _FOLDS = {**FOLD_TABLE, **{zero + digit: str(digit) for zero in (0x0660, 0x06F0) for digit in range(10)}}
 
 
 def term_kind(term: str) -> str:
-    return "keyword" if term.startswith(KEYWORD_PREFIX) else "entity"
+    if term.startswith(KEYWORD_PREFIX):
+        return "keyword"
+    return "significant" if term.startswith(SIGNIFICANT_PREFIX) else "entity"
 
 
 class Mention(NamedTuple):
@@ -85,6 +96,7 @@ class WatchList:
         for keyword in keywords:
             for phrase in keyword.phrases:
                 self._by_first_word.setdefault(phrase[0], []).append((phrase, keyword))
+        self.words = frozenset(word for keyword in keywords for phrase in keyword.phrases for word in phrase)
         # Every way a first word can be written (Arabic: with attached prefixes), so that most texts are
         # dismissed by one set intersection.
         self._written_first_words = frozenset(
@@ -150,6 +162,60 @@ def _keyword(entry: Any, where: str) -> Keyword:
     return Keyword(entry["id"].strip(), tuple(dict.fromkeys(normalised)), frozenset(entities))
 
 
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """spaCy's English and Arabic stop words, folded as texts are (imported once, when first needed)."""
+    from spacy.lang.ar.stop_words import STOP_WORDS as ARABIC
+    from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH
+
+    return frozenset(_bare(normalise(word)) for word in ENGLISH | ARABIC)
+
+
+class SignificantTerms:
+    """The significant terms of an article: words of its title, then of its lead (`LEAD_WORDS`), that pass a
+    cheap filter (at least `MIN_SIGNIFICANT_LETTERS` letters, not a number, not a stop word, not a word of a
+    watch-list phrase nor of an entity name found in the article, which are counted as such), and each pair of
+    adjacent such words; at most `per_article`, in reading order, so the title's come first."""
+
+    def __init__(self, per_article: int, watch_list: WatchList | None) -> None:
+        self.per_article = per_article
+        self.stop_words = stop_words()
+        self.watched = watch_list.words if watch_list else frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, watch_list: WatchList | None) -> SignificantTerms | None:
+        """The significant terms the settings ask for; None when they are off."""
+        return cls(settings.alerts_significant_per_article, watch_list) if settings.alerts_significant_terms else None
+
+    def of(self, document: dict[str, Any]) -> list[str]:
+        named = {
+            _bare(word) for entity in document.get("entities") or () for word in WORD.findall(normalise(entity["text"]))
+        }
+        lead = " ".join((document.get("body") or "").split()[:LEAD_WORDS])
+        terms: dict[str, None] = {}  # ordered and unique
+        for text in (document.get("title") or "", lead):
+            previous = None
+            for word in map(_bare, WORD.findall(normalise(text))):
+                if word in named or not self._counted(word):
+                    previous = None
+                    continue
+                terms[SIGNIFICANT_PREFIX + word] = None
+                if previous is not None:
+                    terms[f"{SIGNIFICANT_PREFIX}{previous} {word}"] = None
+                if len(terms) >= self.per_article:
+                    return list(terms)[: self.per_article]
+                previous = word
+        return list(terms)
+
+    def _counted(self, word: str) -> bool:
+        return (
+            len(word) >= MIN_SIGNIFICANT_LETTERS
+            and not word.isdigit()
+            and word not in self.stop_words
+            and self.watched.isdisjoint(word_readings(word))
+        )
+
+
 def article_time(document: dict[str, Any], field: str) -> float | None:
     """The article's time from `field` (else the other of ingested_at / published_at), epoch seconds."""
     other = "published_at" if field == "ingested_at" else "ingested_at"
@@ -157,12 +223,16 @@ def article_time(document: dict[str, Any], field: str) -> float | None:
     return datetime.fromisoformat(value).timestamp() if value else None
 
 
-def mentions_of(document: dict[str, Any], at: float, watch_list: WatchList | None) -> list[Mention]:
+def mentions_of(
+    document: dict[str, Any], at: float, watch_list: WatchList | None, significant: SignificantTerms | None = None
+) -> list[Mention]:
     """The terms an enriched article (schemas/enriched_article.v1.json) at time `at` mentions, once each."""
     entity_ids = document.get("entity_ids") or []
     terms = list(dict.fromkeys(entity_ids))
     if watch_list is not None:
         text = f"{document.get('title') or ''}\n{document.get('body') or ''}"
         terms += [keyword.term for keyword in watch_list.matches(text, set(entity_ids))]
+    if significant is not None:
+        terms += significant.of(document)
     counted = document.get("duplicate_status") != "syndicated"
     return [Mention(term, at, document["id"], document["outlet"], document.get("story_id"), counted) for term in terms]

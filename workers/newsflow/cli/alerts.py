@@ -137,17 +137,19 @@ def replay(
     """Run the detector over a file of timestamped articles, offline (same code as the worker)."""
     from newsflow.alerts.detector import DetectorParams
     from newsflow.alerts.replay import Replay, read_articles
-    from newsflow.alerts.terms import WatchList
+    from newsflow.alerts.terms import SignificantTerms, WatchList
 
     if time_field not in ("published_at", "ingested_at"):
         raise typer.BadParameter("expected published_at or ingested_at", param_hint="--time-field")
     settings = load_settings()
     watch_list_file = watch_list or settings.alerts_watchlist_file
+    watch = WatchList.load(watch_list_file) if watch_list_file else None
     run = Replay(
         DetectorParams.from_settings(settings),
-        WatchList.load(watch_list_file) if watch_list_file else None,
+        watch,
         time_field=time_field,
         grace_s=settings.alerts_grace_s,
+        significant=SignificantTerms.from_settings(settings, watch),
     )
     started = time.perf_counter()
     for document in read_articles(source):
@@ -176,6 +178,9 @@ def evaluate(
     report: Annotated[
         Path | None, typer.Option(help="Markdown file whose evaluation section is replaced (docs/alerts.md).")
     ] = None,
+    significant_terms: Annotated[
+        bool, typer.Option(help="Also count significant terms (title and lead words), reported apart.")
+    ] = False,
 ) -> None:
     """Measure the detector on a synthetic stream with injected bursts, against a fixed threshold."""
     from newsflow.alerts.detector import DetectorParams
@@ -186,8 +191,16 @@ def evaluate(
     settings = load_settings()
     spec = StreamSpec(days=days, terms=terms, window_s=settings.alerts_window_s, seed=seed)
     console = Console(stderr=True)
-    result = run_evaluation(spec, DetectorParams.from_settings(settings), workdir, progress=console.print)
-    command = f"newsflow alerts evaluate --days {days:g} --terms {terms} --seed {seed}"
+    result = run_evaluation(
+        spec,
+        DetectorParams.from_settings(settings),
+        workdir,
+        progress=console.print,
+        significant_per_article=settings.alerts_significant_per_article if significant_terms else None,
+    )
+    command = f"newsflow alerts evaluate --days {days:g} --terms {terms} --seed {seed}" + (
+        " --significant-terms" if significant_terms else ""
+    )
     section = markdown(result, command)
     if report:
         write_report(report, section)
