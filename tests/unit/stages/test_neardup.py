@@ -1,3 +1,6 @@
+import numpy as np
+from datasketch import MinHash
+
 from newsflow.stages.neardup import NearDuplicateSigner, Signature, shingles, similarity
 
 BASE = (
@@ -29,6 +32,15 @@ def test_light_edit_truncation_and_added_paragraph_stay_similar_while_other_news
         assert set(base.bands) & set(variant.bands), "LSH must propose the variant as a candidate"
     assert similarity(base, other) < 0.1
     assert not set(base.bands) & set(other.bands)
+
+
+def test_hash_values_are_datasketchs_so_stored_signatures_stay_comparable():
+    texts = [BASE, OTHER, "وقال البنك المركزي المصري إن التضخم تراجع", "two words", ""]
+    for text, signature in zip(texts, signatures(*texts), strict=True):
+        expected = MinHash(num_perm=SIGNER.num_perm)
+        expected.update_batch(list(shingles(text, SIGNER.shingle_size)))
+        assert signature.hashvalues.dtype == expected.hashvalues.dtype
+        assert np.array_equal(signature.hashvalues, expected.hashvalues)
 
 
 def test_signature_survives_its_stored_form():

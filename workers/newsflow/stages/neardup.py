@@ -24,6 +24,13 @@ _WORDS = re.compile(r"\w+")
 # LSH finds candidates down to this Jaccard similarity (about 2 in 3 at 0.3, all above 0.5), below
 # the verification threshold, so that truncated copies (low Jaccard, high containment) are still found.
 CANDIDATE_JACCARD = 0.3
+# MinHash as datasketch computes it by default (scheme affine32), so stored signatures stay comparable:
+# a shingle's hash is the first 4 bytes of its SHA-1, read little-endian (the first of the digest's
+# five words), pre-mixed by the MurmurHash3 finalizer, then permuted by h -> a*h + b mod 2^32.
+# Computed here for all of a text's shingles at once (datasketch makes a Python call per shingle);
+# tests/unit/stages/test_neardup.py checks the values against datasketch's MinHash.
+_SHA1_WORDS = 5
+_EMPTY_HASH = np.uint32(0xFFFFFFFF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,15 @@ class Signature:
     def decode(encoded: str, shingle_count: int) -> Signature:
         values = np.frombuffer(base64.b64decode(encoded), dtype="<u4").astype(np.uint64)
         return Signature(values, shingle_count, [])
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (uint32 products wrap, which is its modulo 2^32)."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
 
 
 def shingles(text: str, size: int) -> set[bytes]:
@@ -59,14 +75,20 @@ class NearDuplicateSigner:
         # datasketch picks the band layout (b bands of r rows) that best separates `candidate_jaccard`.
         lsh = MinHashLSH(threshold=candidate_jaccard, num_perm=num_perm)
         self._band_ranges = [(band * lsh.r, (band + 1) * lsh.r) for band in range(lsh.b)]
+        self._multipliers, self._offsets = MinHash(num_perm=num_perm).permutations
 
     def sign_many(self, texts: list[str]) -> list[Signature]:
-        shingle_sets = [shingles(text, self.shingle_size) for text in texts]
-        minhashes = MinHash.bulk([list(s) for s in shingle_sets], num_perm=self.num_perm)
-        return [
-            Signature(minhash.hashvalues, len(shingle_set), self._bands(minhash.hashvalues))
-            for minhash, shingle_set in zip(minhashes, shingle_sets, strict=True)
-        ]
+        return [self.sign(text) for text in texts]
+
+    def sign(self, text: str) -> Signature:
+        shingle_set = shingles(text, self.shingle_size)
+        if not shingle_set:
+            hashvalues = np.full(self.num_perm, _EMPTY_HASH)
+        else:
+            digests = np.frombuffer(b"".join([hashlib.sha1(shingle).digest() for shingle in shingle_set]), "<u4")
+            hashes = _fmix32(digests[::_SHA1_WORDS].astype(np.uint32))
+            hashvalues = (hashes[:, None] * self._multipliers + self._offsets).min(axis=0)
+        return Signature(hashvalues, len(shingle_set), self._bands(hashvalues))
 
     def _bands(self, hashvalues: np.ndarray) -> list[str]:
         return [
@@ -81,7 +103,7 @@ def near_duplicate_signer() -> NearDuplicateSigner:
 
 
 def sign_near_duplicates(articles: list[Article], signer: NearDuplicateSigner) -> None:
-    """Batch stage: one MinHash signature per article (datasketch's bulk path is several times faster)."""
+    """Batch stage: one MinHash signature per article."""
     for article, signature in zip(articles, signer.sign_many([a.text for a in articles]), strict=True):
         article.signature = signature
 
