@@ -171,7 +171,7 @@ class Settings(BaseSettings):
         10.0, ge=0, description="a window closes this long after its end, for articles that arrive out of order"
     )
     alerts_baseline_half_life_windows: float = Field(
-        36.0, gt=0, description="a window's weight in its term's baseline halves after this many windows"
+        72.0, gt=0, description="a window's weight in its term's baseline halves after this many windows"
     )
     alerts_warmup_windows: int = Field(72, ge=1, description="windows of history before any term may alert")
     alerts_min_count: int = Field(5, ge=1, description="fewer articles in a window never open an alert")
@@ -181,7 +181,7 @@ class Settings(BaseSettings):
         0.5, gt=0, le=1, description="an alert needs its top outlet to hold at most this share of the window"
     )
     alerts_open_score: float = Field(
-        6.0, gt=0, description="-log10 tail probability of a window's count that opens an alert"
+        5.5, gt=0, description="-log10 tail probability of a window's count that opens an alert"
     )
     alerts_stay_score: float = Field(2.0, ge=0, description="an open alert is updated by windows scoring this much")
     alerts_close_after: int = Field(2, ge=1, description="an open alert closes after this many windows below stay")
