@@ -72,3 +72,20 @@ def test_mixed_language_document_lists_both_languages():
 @pytest.mark.parametrize("gibberish", ["qwzx vbnm", "zzkt wqop", "ptkq"])
 def test_gibberish_is_undetermined(gibberish):
     assert detect_document(gibberish, 0.5)[0] == "und"
+
+
+@pytest.mark.parametrize("hint", ["es", "es-ES", "ES_mx"])
+def test_a_declared_language_settles_a_torn_short_text(hint):
+    without, with_hint = language_probabilities("precio final"), language_probabilities("precio final", hint)
+    assert with_hint["es"] > without["es"]
+    assert sum(with_hint.values()) == pytest.approx(sum(without.values()))
+
+
+def test_a_declared_language_does_not_outweigh_a_sure_model():
+    sentence = "Les ministres des affaires étrangères se sont réunis lundi pour discuter de la sécurité."
+    assert detect_text(sentence, hint="en")[0] == "fr"
+
+
+def test_the_declared_language_reaches_the_paragraphs_of_a_document():
+    language, _, _ = detect_document("precio final", 0.3, hint="es")
+    assert language == "es"
