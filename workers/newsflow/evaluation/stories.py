@@ -203,7 +203,7 @@ def fit_models(data_dir: Path, settings: Settings) -> dict[str, Any]:
     for first, second in articles:
         story = Story(id=first.id, first_seen=now, last_seen=now)
         story.add(first.story_features, scorer.key_terms(first.story_features), first.outlet, now)
-        found = scorer.signals(second.story_features, story)
+        found = scorer.signals(scorer.article_vectors(second.story_features), story)
         signals.append([found.get(name, 0.0) for name in SIGNALS])
     features = np.array(signals)
     labels = np.array([bool(row.get("label")) for row in rows])

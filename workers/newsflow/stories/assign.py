@@ -139,8 +139,9 @@ class StoryAssigner:
             self._place(article, story_id, story, features, key_terms, when)
             return Assignment(article, story_id, False, None, key_terms, when)
         best, best_probability = None, self.threshold
+        vectors = self.scorer.article_vectors(features)
         for story in self._candidates(stored, features, key_terms, when):
-            probability = self.scorer.probability(features, story)
+            probability = self.scorer.probability(vectors, story)
             if probability >= best_probability:
                 best, best_probability = story, probability
         if best is None:

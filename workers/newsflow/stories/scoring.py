@@ -33,6 +33,7 @@ STORY_TERMS = 200
 STORY_KEYS = 200  # entities and numbers kept per story
 SIGNALS = ("entities", "numbers", "terms", "embedding")
 KeyOf = Callable[[str], str]  # an item (entity id, number, term) -> its key in the frequency space
+Vector = tuple[dict[str, float], float]  # weight per item, and the sum of their squares
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +72,12 @@ class DocumentFrequencies:
         self.documents = 0
         self._counts: Counter[str] = Counter()
         self._max_keys = max_keys
+        # Renewed by every change, so that weights computed from these frequencies know when they are stale.
+        self.version = object()
 
     def add(self, keys: Iterable[str]) -> None:
         self.documents += 1
+        self.version = object()
         self._counts.update(set(keys))
         if len(self._counts) > self._max_keys:
             # Keys seen once are mostly typos and one-off names: dropping them keeps the common keys' weights.
@@ -121,9 +125,14 @@ class Story:
     outlets: set[str] = field(default_factory=set)
     centroid: np.ndarray | None = None  # mean of the articles' embeddings
     embedded_count: int = 0
+    # The story's weighted keys per signal (`StoryScorer`), valid for the frequencies' `version` in
+    # `weighted_at`: an article is scored against many stories, and a story against many articles.
+    weighted: dict[str, Vector] = field(default_factory=dict, repr=False, compare=False)
+    weighted_at: object = field(default=None, repr=False, compare=False)
 
     def add(self, features: ArticleFeatures, key_terms: list[str], outlet: str, seen_at: datetime) -> None:
         """Fold one article into the aggregate (the same arithmetic as the index's update script)."""
+        self.weighted_at = None
         self.article_count += 1
         self.first_seen = min(self.first_seen, seen_at)
         self.last_seen = max(self.last_seen, seen_at)
@@ -147,6 +156,17 @@ def _top(counts: Counter[str], limit: int) -> Counter[str]:
     return counts if len(counts) <= limit else Counter(dict(counts.most_common(limit)))
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleVectors:
+    """An article's weighted keys per signal (None: the article has no such keys), computed once for
+    all the stories it is scored against."""
+
+    features: ArticleFeatures
+    entities: Vector | None
+    numbers: Vector | None
+    terms: Vector | None  # its key terms only
+
+
 class StoryScorer:
     def __init__(self, frequencies: DocumentFrequencies) -> None:
         self.frequencies = frequencies
@@ -156,45 +176,75 @@ class StoryScorer:
         weights = self._weights(features.terms, str)
         return sorted(weights, key=weights.__getitem__, reverse=True)[:ARTICLE_TERMS]
 
-    def signals(self, features: ArticleFeatures, story: Story) -> dict[str, float]:
+    def article_vectors(self, features: ArticleFeatures) -> ArticleVectors:
+        """The article's side of every comparison, under the current document frequencies."""
+        key_terms = {term: features.terms[term] for term in self.key_terms(features)} if features.terms else None
+        return ArticleVectors(
+            features,
+            _vector(self._weights(features.entities, entity_key)) if features.entities else None,
+            _vector(self._weights(features.numbers, number_key)) if features.numbers else None,
+            _vector(self._weights(key_terms, str)) if key_terms is not None else None,
+        )
+
+    def signals(self, article: ArticleVectors, story: Story) -> dict[str, float]:
         """Cosine per signal between the article and the story; absent when either side lacks it."""
+        features = article.features
         found: dict[str, float] = {}
-        for name, article_counts, story_counts, members, key in (
-            ("entities", features.entities, story.entities, story.article_count, entity_key),
-            ("numbers", features.numbers, story.numbers, story.article_count, number_key),
-        ):
-            if article_counts and story_counts:
-                found[name] = self._cosine(article_counts, story_counts, members, key)
-        same_language = story.language_counts.get(features.language, 0)
-        if same_language and features.terms:
-            key_terms = {term: features.terms[term] for term in self.key_terms(features)}
-            prefix = f"{features.language}:"
-            story_terms = {term: count for term, count in story.terms.items() if term.startswith(prefix)}
-            if story_terms:
-                found["terms"] = self._cosine(key_terms, story_terms, same_language, str)
+        if article.entities and story.entities:
+            found["entities"] = _cosine(article.entities, self._story_vector(story, "entities"))
+        if article.numbers and story.numbers:
+            found["numbers"] = _cosine(article.numbers, self._story_vector(story, "numbers"))
+        if article.terms and story.language_counts.get(features.language, 0):
+            story_terms = self._story_vector(story, f"terms:{features.language}")
+            if story_terms[0]:
+                found["terms"] = _cosine(article.terms, story_terms)
         if features.embedding is not None and story.centroid is not None:
             norm = float(np.linalg.norm(story.centroid))
             found["embedding"] = float(features.embedding @ story.centroid) / norm if norm else 0.0
         return found
 
-    def probability(self, features: ArticleFeatures, story: Story) -> float:
+    def probability(self, article: ArticleVectors, story: Story) -> float:
         """P(the article belongs to the story)."""
+        features = article.features
         same_language = bool(story.language_counts.get(features.language))
         embedded = features.embedding is not None and story.centroid is not None
-        return MODELS[same_language, embedded].probability(self.signals(features, story))
+        return MODELS[same_language, embedded].probability(self.signals(article, story))
 
     def _weights(self, counts: Mapping[str, float], key: KeyOf) -> dict[str, float]:
         """Sublinear term frequency x idf."""
         idf = self.frequencies.idf
         return {item: (1.0 + math.log(count)) * idf(key(item)) for item, count in counts.items() if count > 0}
 
-    def _cosine(
-        self, article_counts: Mapping[str, float], story_counts: Mapping[str, float], members: int, key: KeyOf
-    ) -> float:
-        """Cosine of the article's tf-idf vector with the story's (share of its articles carrying a key x idf)."""
-        article = self._weights(article_counts, key)
-        story = {item: count / members * self.frequencies.idf(key(item)) for item, count in story_counts.items()}
-        dot = sum(weight * story.get(item, 0.0) for item, weight in article.items())
-        if not dot:
-            return 0.0
-        return dot / math.sqrt(sum(w * w for w in article.values()) * sum(w * w for w in story.values()))
+    def _story_vector(self, story: Story, signal: str) -> Vector:
+        """The story's weighted keys for a signal (`terms:<language>`: its key terms in that language):
+        share of its articles carrying a key (of those in that language, for terms) x idf."""
+        if story.weighted_at is not self.frequencies.version:
+            story.weighted.clear()
+            story.weighted_at = self.frequencies.version
+        if signal not in story.weighted:
+            idf = self.frequencies.idf
+            if signal == "entities":
+                counts, members, key = story.entities, story.article_count, entity_key
+            elif signal == "numbers":
+                counts, members, key = story.numbers, story.article_count, number_key
+            else:
+                language = signal.removeprefix("terms:")
+                prefix = f"{language}:"
+                counts = {term: count for term, count in story.terms.items() if term.startswith(prefix)}
+                members, key = story.language_counts[language], str
+            story.weighted[signal] = _vector({item: count / members * idf(key(item)) for item, count in counts.items()})
+        return story.weighted[signal]
+
+
+def _vector(weights: dict[str, float]) -> Vector:
+    return weights, sum(w * w for w in weights.values())
+
+
+def _cosine(article: Vector, story: Vector) -> float:
+    """Cosine of the article's tf-idf vector with the story's."""
+    weights, squares = article
+    story_weights, story_squares = story
+    dot = sum(weight * story_weights.get(item, 0.0) for item, weight in weights.items())
+    if not dot:
+        return 0.0
+    return dot / math.sqrt(squares * story_squares)
