@@ -4,7 +4,9 @@ from newsflow.stages.english_words import is_english_word
 from newsflow.stages.language import detect_document, detect_text, language_probabilities
 
 
-@pytest.mark.parametrize("word", ["government", "talks", "stopped", "happier", "children", "the", "minister's"])
+@pytest.mark.parametrize(
+    "word", ["government", "talks", "stopped", "happier", "children", "the", "minister's", "don't", "we’ve"]
+)
 def test_english_words_and_their_inflections_are_known(word):
     assert is_english_word(word)
 
