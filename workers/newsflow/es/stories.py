@@ -29,6 +29,8 @@ from newsflow.stories.scoring import ENTITY_PREFIX, NUMBER_PREFIX, STORY_KEYS, S
 # Key clauses per candidate query, rarest first: enough to find the story, cheap for the index.
 QUERY_KEYS = 60
 KNN_CANDIDATES = 50
+# Elasticsearch's default index.max_result_window: the most hits one search returns.
+MAX_RESULT_WINDOW = 10_000
 
 
 def iso_time(moment: datetime) -> str:
@@ -141,12 +143,31 @@ class Stories:
             searches.append({"index": self._index})
             searches.append(self._candidate_query(article, prepared[article.id][1], now))
         response = await self._sender.call(self._sender.client.msearch, searches=searches)
-        candidates = {}
+        found: dict[str, list[str]] = {}
         for article, result in zip(articles, response["responses"], strict=True):
             if "error" in result:
                 raise TransientError(f"story lookup failed: {result['error']}")
-            candidates[article.id] = [story_from_source(hit["_source"]) for hit in result["hits"]["hits"]]
-        return candidates
+            found[article.id] = [hit["_id"] for hit in result["hits"]["hits"]]
+        sources = await self._sources({story_id for story_ids in found.values() for story_id in story_ids})
+        # A Story of its own per article, as the assigner folds an article into the one it joins.
+        return {
+            article_id: [story_from_source(sources[story_id]) for story_id in story_ids if story_id in sources]
+            for article_id, story_ids in found.items()
+        }
+
+    async def _sources(self, story_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The stored stories by id, each read once per batch however many articles found it (a story's
+        source is large: most of a candidate search's cost). A search, like the candidate search: the
+        same refreshed view, and no real-time get that would refresh the index."""
+        ids = sorted(story_ids)
+        sources: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), MAX_RESULT_WINDOW):
+            chunk = ids[start : start + MAX_RESULT_WINDOW]
+            response = await self._sender.call(
+                self._sender.client.search, index=self._index, query={"ids": {"values": chunk}}, size=len(chunk)
+            )
+            sources.update((hit["_id"], hit["_source"]) for hit in response["hits"]["hits"])
+        return sources
 
     def _candidate_query(self, article: Article, keys: list[str], now: datetime) -> dict[str, Any]:
         when, window = seen_at(article, now), self.assigner.window
@@ -158,6 +179,7 @@ class Stories:
         rarest = sorted(keys, key=idf, reverse=True)[:QUERY_KEYS]
         body: dict[str, Any] = {
             "size": self._candidates,
+            "_source": False,  # read once per batch by `_sources`
             "query": {
                 "bool": {
                     "filter": active,
