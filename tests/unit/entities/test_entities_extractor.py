@@ -70,9 +70,10 @@ def test_a_model_name_around_a_table_name_is_another_entity():
 
 def test_model_mentions_whose_surface_is_an_alias_get_the_table_id_and_type():
     # The table needs a word start, so it skips the glued "antiISIS"; the model's span there reads as an alias.
+    # (English: the Arabic model keeps its own type, see below.)
     text = "an antiISIS rally and جوتشولك"
     model = FixedModel(span_of(text, "ISIS", "LOC"), span_of(text, "جوتشولك", "PER"))
-    by_text = {m.text: m for m in extractor_with(model).extract([text], "ar")[0]}
+    by_text = {m.text: m for m in extractor_with(model).extract([text], "en")[0]}
     assert (by_text["ISIS"].entity_id, by_text["ISIS"].type, by_text["ISIS"].source) == (
         "org:islamic-state",
         "ORG",
@@ -177,3 +178,20 @@ def test_extend_command_drafts_sorted_records_and_skips_known_ids(tmp_path):
     [record] = yaml.safe_load(output.read_text(encoding="utf-8"))
     assert record["id"] == "per:yuri-ushakov"
     assert record["labels"] == {"en": "Yuri Ushakov", "ar": "يوري أوشاكوف"}
+
+
+def test_arabic_model_names_and_types_win_over_the_table_it_has_read():
+    # The Arabic model takes the table's matches as features: where it disagrees, the context decided.
+    text = "زار وفد من نادي موسكو ومصر"
+    model = FixedModel(span_of(text, "نادي موسكو", "ORG"), span_of(text, "ومصر", "ORG"))
+    mentions = extractor_with(model).extract([text], "ar")[0]
+    assert [(m.text, m.type, m.entity_id, m.source) for m in mentions] == [
+        ("نادي موسكو", "ORG", "org:نادي-موسكو", "model"),
+        ("ومصر", "ORG", "org:ومصر", "model"),
+    ]
+
+
+def test_the_table_still_adds_arabic_names_the_model_left_out():
+    text = "زار الوفد موسكو"
+    mentions = extractor_with(FixedModel()).extract([text], "ar")[0]
+    assert [(m.text, m.entity_id, m.source) for m in mentions] == [("موسكو", "loc:moscow", "table")]

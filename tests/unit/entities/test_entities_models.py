@@ -4,7 +4,7 @@ import spacy
 from spacy.tokens import Doc, Span
 
 from newsflow.entities.layout import with_line_names
-from newsflow.entities.ner import ARABIC_MODEL_DIR, ModelNer, _name_parts
+from newsflow.entities.ner import ARABIC_MODEL_DIR, ModelNer, _name_parts, arabic_features
 
 
 def test_english_model_finds_people_the_table_does_not_know(with_model):
@@ -22,6 +22,19 @@ def test_arabic_model_ships_with_its_card_and_finds_names(with_model):
     mentions = with_model.extract([text], "ar")[0]
     assert any(m.type == "PER" and "شيراك" in m.text and m.source == "model" for m in mentions)
     assert {"loc:paris", "loc:france"} <= {m.entity_id for m in mentions}
+
+
+def test_arabic_features_give_the_model_the_alias_table_reading_of_each_token():
+    doc = arabic_features(spacy.blank("ar")("قال مسؤول في وزارة الخارجية الأمريكية ببغداد"))
+    assert [(token.lemma_, token.tag_) for token in doc] == [
+        ("قال", ""),
+        ("مسوول", ""),
+        ("في", ""),
+        ("وزاره", "B-ORG"),
+        ("خارجيه", "I-ORG"),
+        ("امريكيه", "I-ORG"),
+        ("ببغداد", "B-LOC"),  # no article: a leading ب may be the name's own
+    ]
 
 
 def test_one_model_call_per_language_and_batch(with_model, make_article, monkeypatch):

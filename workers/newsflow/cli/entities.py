@@ -114,7 +114,9 @@ config `workers/newsflow/entities/{config}`.
   The corpora are read at training time and are not in the repository; only the weights ship (the string table,
   a list of the corpus's words, is emptied: the hashed features do not need it).
 * Features: the word spelling-folded (hamza/alef forms, ta marbuta, alef maqsura, tatweel, diacritics), the word
-  without attached prefixes and article, first letter, last three letters, shape. No pretrained vectors.
+  without attached prefixes and article, first letter, last three letters, shape, and the shipped alias table's
+  reading of the token (B-/I- + type, or none). No pretrained vectors. In the worker the model's names win over
+  overlapping table matches, and its type over the table's: it has read the table already.
 
 ## Reproduce
 ```
@@ -130,7 +132,7 @@ Model alone:
 
 {model_scores}
 
-Alias table + model, as `EntityExtractor` runs in the worker:
+Alias table + model, as `EntityExtractor` runs in the worker (the table adds the names the model left out):
 
 {table_scores}
 

@@ -5,7 +5,9 @@ Arabic texts also go through the statistical model, one `nlp.pipe` call per
 language and batch; a model mention overlapping a table mention is dropped
 (the table wins) unless it is a name read from a line layout or a wider name
 around the table's ("Real Madrid"), and one whose surface is a table alias
-takes that entity's id and type. Without the model (light profile) English
+takes that entity's id and type. The Arabic model reads the table's matches
+as features, so there the model's names and types win and the table adds the
+names it left out. Without the model (light profile) English
 texts still get the names of line layouts and nationality words (`layout`).
 Names unknown to the table get a normalised key (`per:sergei-shoigu`,
 `loc:كالينينغراد`) so they still facet and count.
@@ -82,13 +84,16 @@ class EntityExtractor:
         else:
             return [mentions[: self.max_mentions] for mentions in table]
         return [
-            self._merge(text, table_mentions, spans)[: self.max_mentions]
+            self._merge(text, table_mentions, spans, model_first=language == "ar")[: self.max_mentions]
             for text, table_mentions, spans in zip(texts, table, model, strict=True)
         ]
 
-    def _merge(self, text: str, table_mentions: list[Mention], spans: Sequence[EntitySpan]) -> list[Mention]:
+    def _merge(
+        self, text: str, table_mentions: list[Mention], spans: Sequence[EntitySpan], model_first: bool = False
+    ) -> list[Mention]:
+        """`model_first`: the model read the table's matches as features (Arabic) and already chose among them."""
         # A name around a table name is another entity ("Real Madrid", "New York Times", "Bank of Canada").
-        wins = [span for span in spans if span.by_layout or _is_wider_name(text, span, table_mentions)]
+        wins = [span for span in spans if model_first or span.by_layout or _is_wider_name(text, span, table_mentions)]
         if wins:
             table_mentions = [m for m in table_mentions if not any(m.start < w.end and w.start < m.end for w in wins)]
         merged = list(table_mentions)
@@ -97,7 +102,7 @@ class EntityExtractor:
                 continue
             surface = text[span.start : span.end]
             known = self.gazetteer.resolve(surface)
-            if known and not (span.by_layout and known.type != span.type):
+            if known and not ((span.by_layout or model_first) and known.type != span.type):
                 merged.append(Mention(span.start, span.end, surface, known.type, known.entity_id, MODEL_SOURCE))
             else:
                 key = unknown_entity_key(surface, span.type)

@@ -16,7 +16,9 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from newsflow.entities.aliases import load_entities
 from newsflow.entities.arabic import ARTICLE, article_reading, fold_arabic
+from newsflow.entities.gazetteer import Gazetteer
 from newsflow.entities.layout import EntitySpan, with_line_names
 
 ARABIC_MODEL_DIR = Path(__file__).resolve().parent / "models" / "ar_ner"
@@ -59,16 +61,29 @@ _SPEECH = frozenset(["said", "says", "told", "added"])
 
 @Language.component(ARABIC_FEATURES)
 def arabic_features(doc: Doc) -> Doc:
-    """Give the Arabic model spelling-folded words (NORM) and the word without prefixes and article (LEMMA).
+    """Give the Arabic model spelling-folded words (NORM), the word without prefixes and article (LEMMA)
+    and the shipped alias table's reading of the token (TAG: B-LOC, I-ORG... or empty).
 
     A blank Arabic pipeline has no morphology: without this, العراق، والعراق and
     بالعراق share no embedding row, and the training data is too small to learn each form.
+    The table tag lets the model learn how far to trust a known name in context.
     """
     for token in doc:
         folded = fold_arabic(token.text)
         token.norm_ = folded
         token.lemma_ = arabic_stem(folded)
+    for mention in shipped_gazetteer().find(doc.text):
+        span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
+        if span is not None:
+            for token in span:
+                token.tag_ = ("B-" if token.i == span.start else "I-") + mention.type
     return doc
+
+
+@cache
+def shipped_gazetteer() -> Gazetteer:
+    """The shipped alias table only: the model's input must not change with a deployment's extra files."""
+    return Gazetteer(load_entities().values())
 
 
 def arabic_stem(folded_word: str) -> str:
