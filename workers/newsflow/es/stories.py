@@ -89,7 +89,9 @@ class Stories:
         searching = [article for article in placed if article.id not in known and originals[article.id] not in known]
         stored = await self._stored_candidates(searching, prepared, now)
         assigned: dict[str, str] = {}
-        operations = []
+        # Story id -> what the batch adds to it, in order: one update per story, not one per article
+        # (each update rewrites the whole story document).
+        changes: dict[str, list[tuple[Article, dict[str, Any]]]] = {}
         # Originals first, so that their copies in the same batch find their story.
         for article in sorted(placed, key=lambda a: originals[a.id] is not None):
             original = originals[article.id]
@@ -97,7 +99,7 @@ class Stories:
             if owner_story and owners.get(article.content_hash, article.id) != article.id:
                 # A syndicated copy has no document of its own: it lends its outlet, not another count.
                 article.story_id = owner_story
-                operations.append(self._copy_op(article, owner_story, now))
+                changes.setdefault(owner_story, []).append((article, self._copy_change(article)))
                 continue
             known_story = known.get(article.id) or owner_story
             key_terms = prepared[article.id][0]
@@ -106,8 +108,8 @@ class Stories:
             )
             article.story_id = assigned[article.id] = assignment.story_id
             if known.get(article.id) is None:  # a re-delivered article is already counted in its story
-                operations.append(self._update_op(assignment, now))
-        return operations
+                changes.setdefault(assignment.story_id, []).append((article, self._article_change(assignment)))
+        return [self._update_op(story_id, story_changes, now) for story_id, story_changes in changes.items()]
 
     @staticmethod
     def _original(article: Article, owners: dict[str, str]) -> str | None:
@@ -199,23 +201,16 @@ class Stories:
             }
         return body
 
-    def _copy_op(self, article: Article, story_id: str, now: datetime) -> BulkOp:
-        params = {"copy": {"outlet": article.outlet, "language": article.story_features.language}, "now": iso_time(now)}
-        return BulkOp(
-            article,
-            {"update": {"_index": self._index, "_id": story_id, "retry_on_conflict": 5}},
-            {"script": {"id": self._script, "params": params}},
-        )
+    @staticmethod
+    def _copy_change(article: Article) -> dict[str, Any]:
+        return {"copy": {"outlet": article.outlet, "language": article.story_features.language}}
 
-    def _update_op(self, assignment: Assignment, now: datetime) -> BulkOp:
+    @staticmethod
+    def _article_change(assignment: Assignment) -> dict[str, Any]:
         article = assignment.article
         features = article.story_features
         embedding = features.embedding
-        params = {
-            "story_id": assignment.story_id,
-            "now": iso_time(now),
-            "max_keys": STORY_KEYS,
-            "max_terms": STORY_TERMS,
+        return {
             "article": {
                 "title": article.title,
                 "seen_at": iso_time(assignment.seen_at),
@@ -225,10 +220,19 @@ class Stories:
                 "numbers": sorted(features.numbers),
                 "terms": assignment.key_terms,
                 "embedding": [round(float(value), 6) for value in embedding] if embedding is not None else None,
-            },
+            }
+        }
+
+    def _update_op(self, story_id: str, changes: list[tuple[Article, dict[str, Any]]], now: datetime) -> BulkOp:
+        params = {
+            "story_id": story_id,
+            "now": iso_time(now),
+            "max_keys": STORY_KEYS,
+            "max_terms": STORY_TERMS,
+            "changes": [change for _, change in changes],
         }
         return BulkOp(
-            article,
-            {"update": {"_index": self._index, "_id": assignment.story_id, "retry_on_conflict": 5}},
+            changes[0][0],
+            {"update": {"_index": self._index, "_id": story_id, "retry_on_conflict": 5}},
             {"scripted_upsert": True, "upsert": {}, "script": {"id": self._script, "params": params}},
         )
