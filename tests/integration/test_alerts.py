@@ -15,21 +15,19 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from kafka import KafkaProducer
 
-from newsflow import paths
 from newsflow.alerts.app import app_id
 from newsflow.es.client import sync_client
 from newsflow.kafka.admin import admin_client, connect
 from newsflow.kafka.reader import read_records
 from newsflow.schemas import validator
 from newsflow.settings import Settings
-from newsflow.worker.process import settings_env
+from newsflow.worker.process import WorkerProcess, settings_env
 
 from .conftest import isolated_deployment
 
@@ -92,38 +90,10 @@ def alert_settings(local_services: dict, webhook: WebhookReceiver) -> Iterator[S
                 admin.close()
 
 
-class SpikeWorker:
+class SpikeWorker(WorkerProcess):
     """A real `newsflow alerts run` subprocess; its output goes to a log file."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.settings = settings
-        self.log_path = log_path
-        self.start()
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "newsflow", "alerts", "run", "--loglevel", "info"],
-                env=settings_env(self.settings),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=paths.project_root(),
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+    command = ("alerts", "run")
 
 
 @pytest.fixture(scope="module")

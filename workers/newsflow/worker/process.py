@@ -81,19 +81,25 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """A real `newsflow worker` subprocess with these settings; its output goes to a log file."""
+    """A real `newsflow` worker subprocess (`command`: the enrich worker unless a subclass says
+    otherwise) with these settings; its output goes to a log file."""
+
+    command: tuple[str, ...] = ("worker",)
 
     def __init__(self, settings: Settings, log_path: Path) -> None:
         self.settings = settings
         self.log_path = log_path
-        self._log = log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "newsflow", "worker", "--loglevel", "info"],
-            env=settings_env(settings),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=paths.project_root(),
-        )
+        self.start()
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "newsflow", *self.command, "--loglevel", "info"],
+                env=settings_env(self.settings),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=paths.project_root(),
+            )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -105,4 +111,7 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self._log.close()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
