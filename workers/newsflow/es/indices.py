@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -114,9 +116,17 @@ def article_month(article: Article) -> str:
 
 
 def script_id(settings: Settings, name: str) -> str:
-    return f"{settings.name_prefix}newsflow-{name}"
+    """The stored script's id names its source's digest: a worker of a newer release installs its
+    own version beside the one older workers still call during a rolling upgrade."""
+    digest = hashlib.sha256(script_source(name).encode()).hexdigest()[:12]
+    return f"{script_id_prefix(settings)}{name}-{digest}"
 
 
+def script_id_prefix(settings: Settings) -> str:
+    return f"{settings.name_prefix}newsflow-"
+
+
+@functools.cache
 def script_source(name: str) -> str:
     source = load_text(f"elasticsearch/scripts/{name}.painless")
     return source + "\n" + load_text(COLLAPSE_KEYS_SCRIPT) if name == "upsert_article" else source
@@ -257,8 +267,11 @@ def delete_all(client: Elasticsearch, settings: Settings) -> None:
         client.options(ignore_status=404).cluster.delete_component_template(
             name=component_template_name(settings, name)
         )
-    for name in SCRIPTS:
-        client.options(ignore_status=404).delete_script(id=script_id(settings, name))
+    stored = client.cluster.state(metric="metadata", filter_path="metadata.stored_scripts")
+    for stored_id in stored.get("metadata", {}).get("stored_scripts", {}):
+        prefix = script_id_prefix(settings)
+        if stored_id.startswith(prefix) and stored_id.removeprefix(prefix).rsplit("-", 1)[0] in SCRIPTS:
+            client.options(ignore_status=404).delete_script(id=stored_id)
 
 
 def article_templates(client: Elasticsearch, alias: str) -> list[str]:
