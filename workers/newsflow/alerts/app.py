@@ -44,9 +44,8 @@ from newsflow.alerts.terms import Mention, SignificantTerms, WatchList, article_
 from newsflow.alerts.tracker import SpikeTracker, WindowKey
 from newsflow.es.bulk import BulkSender
 from newsflow.es.client import async_client
-from newsflow.paths import faust_data_root
 from newsflow.settings import Settings
-from newsflow.worker.app import broker_credentials
+from newsflow.worker.app import faust_app
 
 log = logging.getLogger("newsflow.alerts")
 MENTIONS_RETENTION_S = 24 * 3600.0
@@ -133,22 +132,12 @@ def create_app(settings: Settings) -> faust.App:
     watch_list = WatchList.load(settings.alerts_watchlist_file) if settings.alerts_watchlist_file else None
     significant = SignificantTerms.from_settings(settings, watch_list)
     partitions = settings.topic_partitions
-    app = faust.App(
+    app = faust_app(
+        settings,
         app_id(settings),
-        broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
-        broker_credentials=broker_credentials(settings),
-        broker_session_timeout=settings.consumer_session_timeout_s,
-        broker_heartbeat_interval=settings.consumer_session_timeout_s / 10,
-        # faust keeps a data folder per app (default: in the current directory); keep it with the local state.
-        datadir=str(faust_data_root() / "{conf.name}-data"),
-        store="memory://",
-        broker_commit_interval=settings.commit_interval_s,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
         # faust creates its own topics (mentions, changelogs) with this many partitions; newsflow's are made by
         # `ensure_topics` before the worker starts.
         topic_partitions=partitions,
-        topic_disable_leader=True,
         web_enabled=False,
     )
     enriched_topic = app.topic(settings.topic_enriched, key_serializer="raw", value_serializer="raw")

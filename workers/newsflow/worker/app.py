@@ -311,9 +311,10 @@ class BatchProcessor:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(highwater - offset - 1, 0))
 
 
-def create_app(settings: Settings) -> faust.App:
-    app = faust.App(
-        settings.consumer_group,
+def faust_app(settings: Settings, app_id: str, **options: Any) -> faust.App:
+    """A faust app on this deployment's brokers with the options every newsflow worker shares."""
+    return faust.App(
+        app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=broker_credentials(settings),
         broker_session_timeout=settings.consumer_session_timeout_s,
@@ -322,18 +323,26 @@ def create_app(settings: Settings) -> faust.App:
         # faust keeps a data folder per app (default: in the current directory); keep it with the local state.
         datadir=str(faust_data_root() / "{conf.name}-data"),
         store="memory://",
-        key_serializer="raw",
-        value_serializer="raw",
         broker_commit_interval=settings.commit_interval_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        topic_disable_leader=True,
+        **options,
+    )
+
+
+def create_app(settings: Settings) -> faust.App:
+    app = faust_app(
+        settings,
+        settings.consumer_group,
+        key_serializer="raw",
+        value_serializer="raw",
         # Dead letters carry the original bytes, which may be as large as the topics allow.
         producer_max_request_size=message_size_limit(settings),
         # What a worker holds in memory besides its current batch, however long Elasticsearch is away.
         stream_buffer_maxsize=settings.batch_size,
         # newsflow creates its topics itself (kafka-python admin); faust must not invent others.
         topic_allow_declare=False,
-        topic_disable_leader=True,
         web_enabled=settings.metrics_port is not None,
     )
     raw_topic = app.topic(settings.topic_raw, key_serializer="raw", value_serializer="raw")
