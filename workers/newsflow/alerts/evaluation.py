@@ -298,8 +298,8 @@ def threshold_openings(counts: np.ndarray, threshold: int) -> np.ndarray:
 
 
 def tune_fixed_threshold(counts: np.ndarray, cover: BurstCover, detector: RuleScore) -> list[tuple[int, RuleScore]]:
-    """Two fixed thresholds tuned on the stream: the lowest within the false-alert budget, and the highest
-    that detects as many of the goal's bursts as the detector (at whatever false-alert cost)."""
+    """Fixed thresholds tuned on the stream: the lowest within the false-alert budget, and the highest
+    that detects as many of the goal's bursts as the detector (at whatever false-alert cost), when one does."""
     by_threshold: dict[int, RuleScore] = {}
     for threshold in range(1, int(counts.max()) + 2):
         by_threshold[threshold] = cover.score(threshold_openings(counts, threshold))
@@ -308,9 +308,10 @@ def tune_fixed_threshold(counts: np.ndarray, cover: BurstCover, detector: RuleSc
     within_budget = max(by_threshold)
     wanted, _ = detector.recall(cover.bursts, goal_burst)
     as_sensitive = max(
-        (t for t, rule in by_threshold.items() if rule.recall(cover.bursts, goal_burst)[0] >= wanted), default=1
+        (t for t, rule in by_threshold.items() if rule.recall(cover.bursts, goal_burst)[0] >= wanted), default=None
     )
-    return [(within_budget, by_threshold[within_budget]), (as_sensitive, by_threshold[as_sensitive])]
+    tuned = [(within_budget, by_threshold[within_budget])]
+    return tuned if as_sensitive is None else [*tuned, (as_sensitive, by_threshold[as_sensitive])]
 
 
 def goal_burst(burst: Burst) -> bool:
@@ -375,6 +376,8 @@ def markdown(result: Evaluation, command: str) -> str:
         prompt = _ratio(sum(delay <= 1 for delay in goal_delays), len(goal_delays))
         lines.append(f"| {name} | {rule.false_per_day:.2f} | {rule.decoys_alerted} | {recalls} | {prompt} |")
     bounds = " | ".join(f"{oracle.recall(bursts, selected):.2f}" for selected in goal_sets.values())
+    if len(result.thresholds) < 2:
+        lines.append("| no fixed threshold detects as many of the goal's bursts as the detector | | | |")
     lines += [
         f"| oracle bound (true expected counts, p ≤ {oracle.tail:.1e}) | {oracle.false_per_day:.2f} "
         f"(computed) | – | {bounds} | – |",
