@@ -63,7 +63,8 @@ def shingles(text: str, size: int) -> set[bytes]:
     words = _WORDS.findall(text.casefold())
     if len(words) < size:
         return {" ".join(words).encode("utf-8")} if words else set()
-    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+    # zip, join and encode mapped in C: no Python step per shingle.
+    return set(map(str.encode, map(" ".join, zip(*(words[i:] for i in range(size))))))
 
 
 class NearDuplicateSigner:
