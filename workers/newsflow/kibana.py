@@ -120,4 +120,3 @@ def import_objects(settings: Settings, directory: Path | None = None) -> ImportR
     except httpx.HTTPError as exc:
         raise KibanaError(f"cannot reach Kibana at {public_url(settings.kibana_url)}: {type(exc).__name__}") from None
     return report
-

@@ -45,4 +45,3 @@ def corpus(local_services: dict, tmp_path_factory: pytest.TempPathFactory) -> It
 def corpus_es(corpus: Settings) -> Iterator[Elasticsearch]:
     with sync_client(corpus) as client:
         yield client
-

@@ -11,7 +11,9 @@ from .conftest import seed_files
 
 ENTITIES = entity_table()
 A03 = article_id("https://www.northbridgepress.example/business/2026/03/03/egypt-central-bank-holds-rates")
-A04 = article_id("https://nileherald.example/business/central-bank-of-egypt-keeps-rates-on-hold-signals-cuts-may-come-soon")
+A04 = article_id(
+    "https://nileherald.example/business/central-bank-of-egypt-keeps-rates-on-hold-signals-cuts-may-come-soon"
+)
 
 
 @pytest.fixture(scope="module")
