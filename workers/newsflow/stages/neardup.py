@@ -63,8 +63,9 @@ def shingles(text: str, size: int) -> set[bytes]:
     words = _WORDS.findall(text.casefold())
     if len(words) < size:
         return {" ".join(words).encode("utf-8")} if words else set()
-    # zip, join and encode mapped in C: no Python step per shingle.
-    return set(map(str.encode, map(" ".join, zip(*(words[i:] for i in range(size))))))
+    # zip, join and encode mapped in C: no Python step per shingle. The suffixes differ in length:
+    # zip stops at the last whole shingle.
+    return set(map(str.encode, map(" ".join, zip(*(words[i:] for i in range(size)), strict=False))))
 
 
 class NearDuplicateSigner:
