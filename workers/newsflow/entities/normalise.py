@@ -85,6 +85,8 @@ def _spread_folds(text: str) -> tuple[np.ndarray, np.ndarray]:
         spread = text.translate(_FOLDS).encode("utf-32-le", "surrogatepass")
         return np.frombuffer(spread, dtype=np.uint32), np.repeat(np.arange(len(text)), lengths)
     lengths = _BMP_FOLD_LENGTHS[text_codes]
+    if (lengths == 1).all():  # most texts: one folded character per character, nothing to spread
+        return _BMP_FOLD_CODES[text_codes, 0], np.arange(len(text))
     sources = np.repeat(np.arange(len(text)), lengths)
     # Output k is character `within[k]` of its source's fold.
     within = np.arange(len(sources)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
