@@ -240,6 +240,14 @@ def test_learner_memory_is_bounded():
     assert not learner.is_repeated("c", "k")  # beyond the horizon
 
 
+def test_learner_keeps_an_articles_last_lines_when_over_its_bound_whatever_the_hash_seed():
+    # Lines are counted in the article's order, so the bound drops its first lines, not a set's arbitrary ones.
+    learner = BoilerplateLearner(min_repeats=1, max_outlets=2, max_lines_per_outlet=5, horizon_articles=10)
+    lines = [f"line {i}" for i in range(12)] + ["", "line 11"]
+    learner.observe("a", "1", lines)
+    assert [key for key, _, _ in learner.to_snapshot()["outlets"][0]["lines"]] == lines[7:12]
+
+
 def test_learner_snapshot_round_trip(tmp_path: Path):
     learner = BoilerplateLearner(min_repeats=2, max_outlets=10, max_lines_per_outlet=100, horizon_articles=50)
     learner.observe("Courier", "1", ["footer", "one"])

@@ -531,7 +531,9 @@ class BoilerplateLearner:
         memory.recent_ids.append(article_id)
         memory.articles_seen += 1
         now = memory.articles_seen
-        for key in set(keys) - {""}:
+        # Distinct lines in the article's order (not a set's): which lines are forgotten first must not
+        # depend on the process's hash seed.
+        for key in dict.fromkeys(key for key in keys if key):
             sighting = memory.lines.pop(key, None)
             if sighting is None or now - sighting.last_seen >= self.horizon_articles:
                 sighting = _Sighting(0, now)
