@@ -35,11 +35,16 @@ def span_of(text: str, surface: str, entity_type: str) -> EntitySpan:
     return EntitySpan(start, start + len(surface), entity_type)
 
 
+def merged(text: str, language: str, *model_spans: EntitySpan) -> list[tuple[str, str, str, str]]:
+    """(surface, type, entity id, source) of each mention the extractor keeps when the model finds `model_spans`."""
+    mentions = extractor_with(FixedModel(*model_spans)).extract([text], language)[0]
+    return [(m.text, m.type, m.entity_id, m.source) for m in mentions]
+
+
 def test_table_wins_over_an_overlapping_model_mention_and_unknown_names_get_a_key():
     text = "Islamic State fighters met Yuri Ushakov in Kaliningrad."
-    model = FixedModel(span_of(text, "Islamic State fighters", "LOC"), span_of(text, "Yuri Ushakov", "PER"))
-    mentions = extractor_with(model).extract([text], "en")[0]
-    assert [(m.text, m.type, m.entity_id, m.source) for m in mentions] == [
+    spans = span_of(text, "Islamic State fighters", "LOC"), span_of(text, "Yuri Ushakov", "PER")
+    assert merged(text, "en", *spans) == [
         ("Islamic State", "ORG", "org:islamic-state", "table"),
         ("Yuri Ushakov", "PER", "per:yuri-ushakov", "model"),
         ("Kaliningrad", "LOC", "loc:kaliningrad", "table"),
@@ -49,10 +54,8 @@ def test_table_wins_over_an_overlapping_model_mention_and_unknown_names_get_a_ke
 def test_a_team_read_from_a_results_table_wins_over_the_place_in_the_table():
     text = "Kaliningrad 2 Yuri Ushakov 1"
     team = text.index("Kaliningrad")
-    model = FixedModel(EntitySpan(team, team + len("Kaliningrad"), "ORG", by_layout=True))
-    mentions = extractor_with(model).extract([text], "en")[0]
     # Not the city's id: the club is another entity.
-    assert [(m.text, m.type, m.entity_id, m.source) for m in mentions] == [
+    assert merged(text, "en", EntitySpan(team, team + len("Kaliningrad"), "ORG", by_layout=True)) == [
         ("Kaliningrad", "ORG", "org:kaliningrad", "model")
     ]
 
@@ -185,9 +188,7 @@ def test_arabic_model_names_win_over_the_table_it_has_read_and_known_names_keep_
     # decided ("نادي موسكو" is a club, not the city); a name the table knows keeps its canonical id
     # and type even when the model typed it otherwise.
     text = "زار وفد من نادي موسكو ومصر"
-    model = FixedModel(span_of(text, "نادي موسكو", "ORG"), span_of(text, "ومصر", "ORG"))
-    mentions = extractor_with(model).extract([text], "ar")[0]
-    assert [(m.text, m.type, m.entity_id, m.source) for m in mentions] == [
+    assert merged(text, "ar", span_of(text, "نادي موسكو", "ORG"), span_of(text, "ومصر", "ORG")) == [
         ("نادي موسكو", "ORG", "org:نادي-موسكو", "model"),
         ("ومصر", "LOC", "loc:egypt", "model"),
     ]
