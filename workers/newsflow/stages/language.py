@@ -163,10 +163,9 @@ def language_probabilities(text: str, hint: str | None = None) -> dict[str, floa
         probabilities[_MACROLANGUAGE.get(language, language)] += score
     hinted = _hinted_language(hint)
     if hinted in probabilities:
-        mass = sum(probabilities.values())
-        probabilities[hinted] *= HINT_FACTOR
-        scale = mass / sum(probabilities.values())
-        probabilities = defaultdict(float, {language: score * scale for language, score in probabilities.items()})
+        summed = list(probabilities.items())
+        weighted = [(language, score * HINT_FACTOR if language == hinted else score) for language, score in summed]
+        probabilities = defaultdict(float, _rescaled(summed, weighted))
     return probabilities
 
 
