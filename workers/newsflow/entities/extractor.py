@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from newsflow.entities.aliases import load_entities
 from newsflow.entities.arabic import article_reading
-from newsflow.entities.gazetteer import Gazetteer
+from newsflow.entities.gazetteer import Gazetteer, shipped_gazetteer
 from newsflow.entities.layout import EntitySpan, with_line_names
 from newsflow.entities.normalise import fold, slug
 from newsflow.models import Article, Mention
@@ -53,7 +53,12 @@ class EntityExtractor:
         """`arabic_model_dir` overrides the shipped Arabic model (to score a freshly trained one)."""
         self.enabled = settings.entities_enabled
         self.max_mentions = settings.max_entities_per_document
-        self.gazetteer = Gazetteer(load_entities(settings.entity_files).values() if self.enabled else ())
+        if not self.enabled:
+            self.gazetteer = Gazetteer(())
+        elif settings.entity_files:
+            self.gazetteer = Gazetteer(load_entities(settings.entity_files).values())
+        else:  # the same table the Arabic model reads: built once
+            self.gazetteer = shipped_gazetteer()
         self.model: ModelNer | None = None
         if self.enabled and settings.entities_model_ner:
             # Imported here: spaCy costs about a second and 100 MB, which the light profile does without.

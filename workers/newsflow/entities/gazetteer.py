@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 import ahocorasick
 
-from newsflow.entities.aliases import Entity
+from newsflow.entities.aliases import Entity, load_entities
 from newsflow.entities.arabic import ARTICLE, LAM_PROCLITICS, PROCLITICS, is_arabic_letter
 from newsflow.entities.normalise import FoldedText, fold, fold_with_offsets, is_word_char
 from newsflow.models import Mention
@@ -144,3 +145,10 @@ class Gazetteer:
         if len(found) == 1 and found[0].start == 0 and found[0].end == len(surface.rstrip()):
             return found[0]
         return None
+
+
+@cache
+def shipped_gazetteer() -> Gazetteer:
+    """The shipped alias table alone, built once per process: the extractor's table when a deployment
+    adds no entity files, and the Arabic model's input feature, which must not change with those files."""
+    return Gazetteer(load_entities().values())

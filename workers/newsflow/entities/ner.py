@@ -16,9 +16,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from newsflow.entities.aliases import load_entities
 from newsflow.entities.arabic import ARTICLE, article_reading, fold_arabic
-from newsflow.entities.gazetteer import Gazetteer
+from newsflow.entities.gazetteer import shipped_gazetteer
 from newsflow.entities.layout import EntitySpan, with_line_names
 
 ARABIC_MODEL_DIR = Path(__file__).resolve().parent / "models" / "ar_ner"
@@ -78,12 +77,6 @@ def arabic_features(doc: Doc) -> Doc:
             for token in span:
                 token.tag_ = ("B-" if token.i == span.start else "I-") + mention.type
     return doc
-
-
-@cache
-def shipped_gazetteer() -> Gazetteer:
-    """The shipped alias table only: the model's input must not change with a deployment's extra files."""
-    return Gazetteer(load_entities().values())
 
 
 def arabic_stem(folded_word: str) -> str:
