@@ -56,6 +56,20 @@ def consumed(worker: FaultWorker) -> float:
     return worker.metrics().get("newsflow_messages_consumed_total", 0.0)
 
 
+def raw_partitions(worker: FaultWorker, settings: Settings) -> set[str]:
+    """The partitions of articles.raw the worker holds now (from its /health)."""
+    _, details = worker.health()
+    return {tp for tp in details.get("assigned_partitions", ()) if tp.rsplit(":", 1)[0] == settings.topic_raw}
+
+
+def shared_out(workers: list[FaultWorker], settings: Settings) -> bool:
+    """Whether these workers alone hold every partition of articles.raw, each some of them: a wave
+    produced now reaches each (a worker joining late finds the wave already consumed by the other)."""
+    held = [raw_partitions(worker, settings) for worker in workers]
+    every = {f"{settings.topic_raw}:{partition}" for partition in range(settings.topic_partitions)}
+    return all(held) and set.union(*held) == every and sum(map(len, held)) == len(every)
+
+
 def bulk_in_flight(worker: FaultWorker) -> bool:
     return worker.metrics().get("newsflow_bulk_requests_in_flight", 0) >= 1
 
@@ -108,6 +122,7 @@ def test_workers_killed_mid_bulk_lose_and_duplicate_nothing(
     workers = [start_worker(), start_worker()]
     for kill in range(KILLS):
         victim = workers[kill % 2]
+        wait_for(lambda: shared_out(workers, fault_settings), 180, "both workers to share the partitions")
         before = consumed(victim)
         produced += (messages := wave(run, kill, size))
         produce(fault_settings, messages)

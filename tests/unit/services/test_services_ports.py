@@ -1,6 +1,6 @@
 import socket
 
-from newsflow.services.common import LOOPBACK, choose_port, port_is_free
+from newsflow.services.common import LOOPBACK, choose_port, outgoing_ports, port_is_free
 
 
 def _listening_socket() -> socket.socket:
@@ -35,3 +35,9 @@ def test_a_busy_default_falls_back_to_a_free_port_outside_the_taken_ones():
 def test_a_port_already_chosen_for_another_role_is_not_chosen_again():
     first = choose_port([])
     assert choose_port([first], taken={first}) != first
+
+
+def test_a_fallback_port_is_never_one_the_kernel_may_give_an_outgoing_connection():
+    chosen = {choose_port() for _ in range(50)}
+    assert not chosen & set(outgoing_ports())
+    assert all(port_is_free(port) for port in chosen)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -77,17 +78,31 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def choose_port(preferred: Iterable[int | None], taken: Collection[int] = ()) -> int:
-    """The first preferred port that is free and not in `taken`, else one the kernel picks."""
+# Ports handed out when no preferred one is free: below the kernel's range for the source ports of
+# outgoing connections, so that none of those can take the port between choosing and listening.
+SPARE_PORTS = range(20000, 32768)
+
+
+def outgoing_ports() -> range:
+    """The kernel's range of source ports for outgoing connections (net.ipv4.ip_local_port_range)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return range(low, high + 1)
+
+
+def choose_port(preferred: Iterable[int | None] = (), taken: Collection[int] = ()) -> int:
+    """The first preferred port that is free and not in `taken`, else a free spare one."""
     for port in preferred:
         if port and port not in taken and port_is_free(port):
             return port
-    while True:
-        with socket.socket() as probe:
-            probe.bind((LOOPBACK, 0))
-            port = probe.getsockname()[1]
-        if port not in taken:
+    outgoing = outgoing_ports()
+    spare = [port for port in SPARE_PORTS if port not in outgoing and port not in taken]
+    for port in random.sample(spare, len(spare)):
+        if port_is_free(port):
             return port
+    raise ServiceError(f"no free port in {SPARE_PORTS.start}-{SPARE_PORTS.stop - 1} outside {outgoing}")
 
 
 # --- templates, commands, checksums, installs ----------------------------------------------
