@@ -3,8 +3,16 @@
 import spacy
 from spacy.tokens import Doc, Span
 
-from newsflow.entities.layout import with_line_names
-from newsflow.entities.ner import ARABIC_MODEL_DIR, ModelNer, _name_parts, arabic_features
+from newsflow.entities.layout import EntitySpan, with_line_names
+from newsflow.entities.ner import (
+    ARABIC_MODEL_DIR,
+    ArabicFeatures,
+    ModelNer,
+    _name_parts,
+    arabic_features,
+    split_proclitics,
+    voted,
+)
 
 
 def test_english_model_finds_people_the_table_does_not_know(with_model):
@@ -212,3 +220,28 @@ def test_line_shapes_are_read_past_the_models_cut():
     text = "The league table after Saturday's games is below.\nReading 22 7 5 10"
     spans = ModelNer(max_chars=30).extract([text], "en")[0]
     assert ("Reading", "ORG") in [(text[s.start : s.end], s.type) for s in spans]
+
+
+def test_arabic_stems_lose_attached_prefixes_with_or_without_the_article():
+    assert split_proclitics("وبالعراق") == ("وبال", "عراق")
+    assert split_proclitics("للامم") == ("لل", "امم")
+    assert split_proclitics("وواشنطن") == ("و", "واشنطن")
+    assert split_proclitics("قال") == ("", "قال")  # three letters: nothing to take off
+    assert split_proclitics("2002") == ("", "2002")
+
+
+def test_arabic_affix_features_are_the_stem_and_its_edges():
+    doc = ArabicFeatures(affixes=True)(spacy.blank("ar")("وبالعراق = |"))
+    assert [(token.dep_, str(token.morph)) for token in doc] == [
+        ("عراق", "C=وبال|P=عر|S=اق"),
+        ("=", "C=-|P=_|S=_"),
+        ("|", "C=-|P=_|S=_"),
+    ]
+
+
+def test_ensemble_members_keep_the_names_most_of_them_found():
+    chirac, paris, wide = EntitySpan(0, 10, "PER"), EntitySpan(14, 19, "LOC"), EntitySpan(0, 19, "ORG")
+    assert voted([[chirac, paris]]) == [chirac, paris]  # one model: as it is
+    assert voted([[chirac, paris], [chirac], [wide]]) == [chirac]
+    assert voted([[chirac], [EntitySpan(0, 10, "ORG")], [paris]]) == []  # same extent, another type: no majority
+    assert voted([[wide], [wide, paris], [chirac, paris]]) == [wide]  # overlaps: more votes, then longer

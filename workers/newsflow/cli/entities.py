@@ -56,20 +56,21 @@ def _markdown_scores(result: dict[str, Any]) -> str:
 def train_ner_ar(
     data: Path = typer.Option(DEFAULT_DATA_DIR, help="Folder with ner_ar_train.jsonl and ner_ar.jsonl (not copied)."),
     output: Path | None = typer.Option(None, help="Model folder to write; default: the one shipped in the package."),
-    seed: int = typer.Option(0, help="Random seed of the training run."),
+    seed: int = typer.Option(0, help="Random seed of the first member; the others take the next ones."),
+    members: int = typer.Option(3, min=1, help="Models that vote on each name (trained one after the other)."),
 ) -> None:
-    """Train the Arabic NER model on ner_ar_train.jsonl, score it on ner_ar.jsonl, write its model card."""
-    from newsflow.entities.ner import ARABIC_MODEL_DIR, arabic_pipeline
-    from newsflow.entities.training import train_arabic_ner
+    """Train the Arabic NER models on ner_ar_train.jsonl, score them on ner_ar.jsonl, write their model card."""
+    from newsflow.entities.ner import ARABIC_MODEL_DIR, arabic_pipelines
+    from newsflow.entities.training import train_arabic_ensemble
 
     output = output or ARABIC_MODEL_DIR
-    run = train_arabic_ner(data, output, seed=seed)
-    arabic_pipeline.cache_clear()  # a model loaded earlier in this process is stale now
-    write_model_card(data, output, run, seed)
+    run = train_arabic_ensemble(data, output, members, seed=seed)
+    arabic_pipelines.cache_clear()  # a model loaded earlier in this process is stale now
+    write_model_card(data, output, run, seed, members)
     Console().print(f"model written to {output} ({run.model_bytes / 1e6:.1f} MB, {run.seconds / 60:.1f} min)")
 
 
-def write_model_card(data: Path, model_dir: Path, run: TrainingRun, seed: int) -> None:
+def write_model_card(data: Path, model_dir: Path, run: TrainingRun, seed: int, members: int = 1) -> None:
     """Score the model in `model_dir` on the development file, alone and with the table; write MODEL_CARD.md."""
     from newsflow.entities.eval import evaluate_ner
     from newsflow.entities.ner import ModelNer
@@ -95,6 +96,8 @@ def write_model_card(data: Path, model_dir: Path, run: TrainingRun, seed: int) -
             model_scores=_markdown_scores(model_only),
             table_scores=_markdown_scores(with_table),
             seed=seed,
+            seeds=", ".join(str(seed + index) for index in range(members)),
+            members=members,
         ),
         encoding="utf-8",
     )
@@ -102,9 +105,11 @@ def write_model_card(data: Path, model_dir: Path, run: TrainingRun, seed: int) -
 
 MODEL_CARD = """# Arabic NER model (`newsflow.entities`, `models/ar_ner`)
 
-A compact spaCy 3.8 pipeline (`spacy.blank("ar")` tokenizer → `newsflow_arabic_features` → tok2vec CNN →
-transition-based NER) that finds PER, ORG, LOC and MISC names in Arabic text, for names the alias table does not know.
-Written by `newsflow entities train-ar` on {date} (Python {python}, seed {seed});
+Compact spaCy 3.8 pipelines (`spacy.blank("ar")` tokenizer → `newsflow_arabic_features` → tok2vec CNN →
+transition-based NER) that find PER, ORG, LOC and MISC names in Arabic text, for names the alias table does not know.
+{members} pipelines trained alike from seeds {seeds} (`member-*` folders; one alone is a plain model folder) each
+read the text, and a name is kept when most of them found it with the same extent and type (`ner.voted`).
+Written by `newsflow entities train-ar` on {date} (Python {python}, first seed {seed});
 config `workers/newsflow/entities/{config}`.
 
 ## Data
@@ -114,15 +119,16 @@ config `workers/newsflow/entities/{config}`.
   The corpora are read at training time and are not in the repository; only the weights ship (the string table,
   a list of the corpus's words, is emptied: the hashed features do not need it).
 * Features: the word spelling-folded (hamza/alef forms, ta marbuta, alef maqsura, tatweel, diacritics), the word
-  without attached prefixes and article, first letter, last three letters, shape, and the shipped alias table's
-  reading of the token (B-/I- + type, or none). No pretrained vectors. In the worker the model's names win over
-  overlapping table matches, and its type over the table's: it has read the table already.
+  without attached prefixes and article, the word without any one attached prefix (article or not), its attached
+  prefixes and the first and last two letters of what remains, first letter, last three letters, shape, and the
+  shipped alias table's reading of the token (B-/I- + type, or none). No pretrained vectors. In the worker the
+  model's names win over overlapping table matches, and its type over the table's: it has read the table already.
 
 ## Reproduce
 ```
 newsflow entities train-ar --data ../shared/data
 ```
-Training took {minutes:.1f} min on this machine (2 cores, shared with other work); the model folder is
+Training took {minutes:.1f} min in all on this machine (2 cores, shared with other work); the model folder is
 {megabytes:.1f} MB.
 
 ## Scores on `ner_ar.jsonl` ({dev_rows} sentences, never used for training or selection)
@@ -138,7 +144,8 @@ Alias table + model, as `EntityExtractor` runs in the worker (the table adds the
 
 ## Limits
 ANERCorp is newswire from 2000-2007 and AQMAR is Wikipedia: recent names and styles are less well covered, MISC is
-the weakest type, and mention spans include attached prefixes (والقاعدة), as the corpus does.
+the weakest type, and mention spans include attached prefixes (والقاعدة), as the corpus does. Each member costs
+one model pass: {members} members read a text about {members} times as long as one model would.
 """
 
 

@@ -9,6 +9,8 @@ compact pipeline trained by `newsflow entities train-ar` and shipped in
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from newsflow.entities.arabic import ARTICLE, article_reading, fold_arabic
+from newsflow.entities.arabic import ARTICLE, PROCLITICS, article_reading, fold_arabic, is_arabic_letter
 from newsflow.entities.gazetteer import shipped_gazetteer
 from newsflow.entities.layout import EntitySpan, with_line_names
 
@@ -56,33 +58,71 @@ _BRACKETED_ACRONYM = re.compile(r" ?\( ?([A-Z]{2,6}) ?\)")
 _INDEX_WORDS = frozenset(["index", "average", "composite", "industrial", "indices"])
 # "Rosati said": a lone capitalised word that speaks is mostly a person (agencies are in the alias table).
 _SPEECH = frozenset(["said", "says", "told", "added"])
+_MORPH_SAFE = str.maketrans({"=": "_", "|": "_", ",": "_"})
 
 
-@Language.component(ARABIC_FEATURES)
-def arabic_features(doc: Doc) -> Doc:
+@Language.factory(ARABIC_FEATURES, default_config={"affixes": False})
+def make_arabic_features(nlp: Language, name: str, affixes: bool) -> ArabicFeatures:
+    return ArabicFeatures(affixes)
+
+
+class ArabicFeatures:
     """Give the Arabic model spelling-folded words (NORM), the word without prefixes and article (LEMMA)
     and the shipped alias table's reading of the token (TAG: B-LOC, I-ORG... or empty).
 
     A blank Arabic pipeline has no morphology: without this, العراق، والعراق and
     بالعراق share no embedding row, and the training data is too small to learn each form.
     The table tag lets the model learn how far to trust a known name in context.
+    With `affixes`, also the word without any attached prefix, article or not (DEP: وواشنطن -> واشنطن),
+    and the first and last two letters of that stem with the prefix removed (MORPH), so that names
+    never seen in training share rows with words of the same shape.
     """
-    for token in doc:
-        folded = fold_arabic(token.text)
-        token.norm_ = folded
-        token.lemma_ = arabic_stem(folded)
-    for mention in shipped_gazetteer().find(doc.text):
-        span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
-        if span is not None:
-            for token in span:
-                token.tag_ = ("B-" if token.i == span.start else "I-") + mention.type
-    return doc
+
+    def __init__(self, affixes: bool = False) -> None:
+        self.affixes = affixes
+
+    def __call__(self, doc: Doc) -> Doc:
+        for token in doc:
+            folded = fold_arabic(token.text)
+            token.norm_ = folded
+            token.lemma_ = arabic_stem(folded)
+            if self.affixes:
+                clitic, stem = split_proclitics(folded)
+                token.dep_ = stem
+                # MORPH is read as Feat=Value|...: those two characters cannot appear in the values.
+                first, last = (part.translate(_MORPH_SAFE) for part in (stem[:2], stem[-2:]))
+                token.set_morph(f"C={clitic or '-'}|P={first}|S={last}")
+        for mention in shipped_gazetteer().find(doc.text):
+            span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
+            if span is not None:
+                for token in span:
+                    token.tag_ = ("B-" if token.i == span.start else "I-") + mention.type
+        return doc
+
+
+arabic_features = ArabicFeatures()  # the features the shipped model was trained with
 
 
 def arabic_stem(folded_word: str) -> str:
     """The folded word without attached prefixes and article, when it has the article (وبالعراق -> عراق)."""
     reading = article_reading(folded_word)
     return reading[len(ARTICLE) :] if reading else folded_word
+
+
+def split_proclitics(folded_word: str) -> tuple[str, str]:
+    """(attached prefixes with the article, stem) of a folded word: وبالعراق -> (وبال, عراق), وواشنطن -> (و, واشنطن).
+
+    Without the article, one leading conjunction or preposition is taken off when three letters or more
+    remain; that misreads some names (بغداد -> غداد), which costs little next to the whole word's features.
+    """
+    if not folded_word or not is_arabic_letter(folded_word[0]):
+        return "", folded_word
+    reading = article_reading(folded_word)
+    if reading:
+        return folded_word[: len(folded_word) - len(reading) + len(ARTICLE)], reading[len(ARTICLE) :]
+    if folded_word[0] in PROCLITICS and len(folded_word) >= 4:
+        return folded_word[0], folded_word[1:]
+    return "", folded_word
 
 
 def _name_parts(ent: Span, entity_type: str) -> list[Span]:
@@ -231,8 +271,26 @@ def english_pipeline() -> Language:
 
 
 @cache
-def arabic_pipeline(model_dir: Path = ARABIC_MODEL_DIR) -> Language:
-    return spacy.load(model_dir)
+def arabic_pipelines(model_dir: Path = ARABIC_MODEL_DIR) -> tuple[Language, ...]:
+    """The Arabic model: one pipeline, or the members (`member-*` folders) of an ensemble that votes."""
+    if (model_dir / "config.cfg").is_file():
+        return (spacy.load(model_dir),)
+    return tuple(spacy.load(path) for path in sorted(model_dir.glob("member-*")))
+
+
+def voted(candidates: Sequence[Sequence[EntitySpan]]) -> list[EntitySpan]:
+    """The spans (same extent and type) that most of the members found; on an overlap, more votes win,
+    then the longer span. Members trained alike from other seeds err differently, so the vote is more
+    precise than any one of them and about as complete."""
+    if len(candidates) == 1:
+        return list(candidates[0])
+    votes = Counter(span for spans in candidates for span in spans)
+    kept: list[EntitySpan] = []
+    for span, count in sorted(votes.items(), key=lambda item: (-item[1], item[0].start - item[0].end, item[0])):
+        overlaps = any(span.start < other.end and other.start < span.end for other in kept)
+        if count > len(candidates) // 2 and not overlaps:
+            kept.append(span)
+    return sorted(kept)
 
 
 class ModelNer:
@@ -245,19 +303,18 @@ class ModelNer:
         self.arabic_model_dir = arabic_model_dir
         self.batch_size = batch_size
 
-    def pipeline(self, language: str) -> Language:
-        return english_pipeline() if language == "en" else arabic_pipeline(self.arabic_model_dir)
-
     def extract(self, texts: list[str], language: str) -> list[list[EntitySpan]]:
         """Spans per text, in `texts` order; each text is read up to `max_chars` (cut at a space)."""
         if language not in self.LANGUAGES:
             return [[] for _ in texts]
-        nlp = self.pipeline(language)
         heads = [self._head(text) for text in texts]
-        docs = nlp.pipe(heads, batch_size=self.batch_size)
+        members = (english_pipeline(),) if language == "en" else arabic_pipelines(self.arabic_model_dir)
+        per_member = [
+            [self._spans(doc, language) for doc in nlp.pipe(heads, batch_size=self.batch_size)] for nlp in members
+        ]
         found = [
-            _with_repeats(text, len(head), self._spans(doc, language))
-            for text, head, doc in zip(texts, heads, docs, strict=True)
+            _with_repeats(text, len(head), voted(candidates))
+            for text, head, *candidates in zip(texts, heads, *per_member, strict=True)
         ]
         if language == "en":
             # Line shapes and nationality words cost little: read them in the whole text, past the model's cut too.

@@ -113,3 +113,26 @@ def train_arabic_ner(data_dir: Path, output_dir: Path, config_path: Path = CONFI
     finish_model_folder(output_dir)
     model_bytes = sum(path.stat().st_size for path in output_dir.rglob("*") if path.is_file())
     return TrainingRun(len(train), len(held_out), time.monotonic() - started, model_bytes)
+
+
+def train_arabic_ensemble(
+    data_dir: Path, output_dir: Path, members: int = 3, config_path: Path = CONFIG_PATH, seed: int = 0
+) -> TrainingRun:
+    """Train `members` models from seeds `seed`, `seed` + 1... into `output_dir/member-<i>` (replaced).
+
+    The worker reads their names by majority vote (`ner.voted`); one member is written as a plain model folder.
+    """
+    if members == 1:
+        return train_arabic_ner(data_dir, output_dir, config_path, seed)
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    runs = [
+        train_arabic_ner(data_dir, output_dir / f"member-{index}", config_path, seed + index)
+        for index in range(members)
+    ]
+    return TrainingRun(
+        runs[0].train_rows,
+        runs[0].held_out_rows,
+        sum(run.seconds for run in runs),
+        sum(run.model_bytes for run in runs),
+    )
