@@ -10,6 +10,7 @@ from newsflow.entities.ner import (
     ModelNer,
     _name_parts,
     arabic_features,
+    arabic_pipelines,
     split_proclitics,
     voted,
 )
@@ -245,3 +246,14 @@ def test_ensemble_members_keep_the_names_most_of_them_found():
     assert voted([[chirac, paris], [chirac], [wide]]) == [chirac]
     assert voted([[chirac], [EntitySpan(0, 10, "ORG")], [paris]]) == []  # same extent, another type: no majority
     assert voted([[wide], [wide, paris], [chirac, paris]]) == [wide]  # overlaps: more votes, then longer
+
+
+def test_ensemble_members_share_the_feature_pass_and_find_what_each_finds_alone():
+    members = arabic_pipelines(ARABIC_MODEL_DIR)
+    assert len(members) == 3
+    texts = ["وقال الرئيس الفرنسي جاك شيراك في باريس إن فرنسا تدعم القرار", "والتقى وزير الخارجية بنظيره في القاهرة"]
+    shared = ModelNer(max_chars=2000)._member_docs(members, texts)
+    alone = [[nlp(text) for text in texts] for nlp in members]
+    assert [[[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs] for docs in shared] == [
+        [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs] for docs in alone
+    ]

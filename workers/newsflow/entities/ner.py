@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -309,9 +309,7 @@ class ModelNer:
             return [[] for _ in texts]
         heads = [self._head(text) for text in texts]
         members = (english_pipeline(),) if language == "en" else arabic_pipelines(self.arabic_model_dir)
-        per_member = [
-            [self._spans(doc, language) for doc in nlp.pipe(heads, batch_size=self.batch_size)] for nlp in members
-        ]
+        per_member = [[self._spans(doc, language) for doc in docs] for docs in self._member_docs(members, heads)]
         found = [
             _with_repeats(text, len(head), voted(candidates))
             for text, head, *candidates in zip(texts, heads, *per_member, strict=True)
@@ -319,6 +317,25 @@ class ModelNer:
         if language == "en":
             # Line shapes and nationality words cost little: read them in the whole text, past the model's cut too.
             return [with_line_names(spans, text) for spans, text in zip(found, texts, strict=True)]
+        return found
+
+    def _member_docs(self, members: Sequence[Language], heads: list[str]) -> list[list[Doc]]:
+        """The docs each member made of `heads`. Members that start with the same feature component
+        (the Arabic features: table pass and word forms) share one run of it, then each runs the rest on copies."""
+        if len(members) == 1:
+            return [list(members[0].pipe(heads, batch_size=self.batch_size))]
+        first = members[0].pipe_names[0]
+        settings = {(nlp.pipe_names[0], str(nlp.config["components"][nlp.pipe_names[0]])) for nlp in members}
+        if members[0].get_pipe_meta(first).factory != ARABIC_FEATURES or len(settings) > 1:
+            return [list(nlp.pipe(heads, batch_size=self.batch_size)) for nlp in members]
+        with members[0].select_pipes(enable=[first]):
+            featured = list(members[0].pipe(heads, batch_size=self.batch_size))
+        found = []
+        for nlp in members:
+            docs: Iterable[Doc] = (doc.copy() for doc in featured)
+            for _, component in nlp.pipeline[1:]:
+                docs = component.pipe(docs, batch_size=self.batch_size)
+            found.append(list(docs))
         return found
 
     def _head(self, text: str) -> str:
