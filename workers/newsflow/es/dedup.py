@@ -3,8 +3,8 @@
 * Exact: the fingerprints index, `_id` = normalised content hash, written with
   `op_type=create`. The first writer owns the text, atomically across workers.
 * Near: the neardup index holds each recent article's MinHash signature and LSH
-  band keys; a `terms` query on a new article's bands returns candidates, whose
-  signatures then give the similarity. Earlier articles of the same batch are
+  band keys; one `terms` query on the bands of a batch's new articles returns
+  their candidates, whose signatures then give the similarity. Earlier articles of the same batch are
   compared in memory (`RecentSignatures`), since the index makes them searchable
 only after its next refresh.
 
@@ -15,9 +15,9 @@ so the state stays bounded however long the stream runs.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from elasticsearch import AsyncElasticsearch
 
@@ -28,6 +28,9 @@ from newsflow.settings import Settings
 from newsflow.stages.neardup import Signature, similarity
 
 CANDIDATES_PER_ARTICLE = 20
+# Elasticsearch's defaults: index.max_terms_count (values in one `terms` query), index.max_result_window.
+MAX_TERMS = 65_536
+SEARCH_HITS = 10_000
 # Covers the index refresh gap (about a second of this worker's articles), not the horizon.
 RECENT_SIGNATURES = 5000
 
@@ -166,38 +169,76 @@ class NearDuplicates:
         return max(scored, key=lambda pair: pair[1]) if scored else None
 
     async def _stored_candidates(self, articles: list[Article]) -> dict[str, list[tuple[str, Signature]]]:
-        """Per article: (original id, signature) of stored articles sharing at least one band."""
-        searches: list[dict[str, Any]] = []
-        for article in articles:
-            searches.append({"index": self._index})
-            searches.append(
-                {
-                    "size": CANDIDATES_PER_ARTICLE,
-                    "_source": ["minhash", "shingles", "duplicate_of"],
-                    "query": {
-                        "bool": {
-                            "filter": [
-                                {"terms": {"bands": article.signature.bands}},
-                                {"range": {"seen_at": {"gte": self._horizon}}},
-                            ],
-                            "must_not": [{"ids": {"values": [article.id]}}],
-                        }
-                    },
-                }
-            )
-        response = await self._sender.call(self._sender.client.msearch, searches=searches)
-        candidates: dict[str, list[tuple[str, Signature]]] = {}
-        for article, result in zip(articles, response["responses"], strict=True):
-            if "error" in result:
-                raise TransientError(f"near-duplicate lookup failed: {result['error']}")
-            candidates[article.id] = [
-                (
-                    hit["_source"].get("duplicate_of") or hit["_id"],
-                    Signature.decode(hit["_source"]["minhash"], hit["_source"]["shingles"]),
-                )
-                for hit in result["hits"]["hits"]
-            ]
+        """Per article: (original id, signature) of the first CANDIDATES_PER_ARTICLE stored articles, in
+        index order, sharing at least one band with it (itself excluded).
+
+        One search for a group of articles (all their bands), not one per article: a filter query scores
+        every hit alike, so an article's own search returned its first matches in index order, and so
+        does the group's search sorted by `_doc`, each hit going to the articles sharing one of its bands."""
+        candidates: dict[str, list[tuple[str, Signature]]] = {article.id: [] for article in articles}
+        for group in band_groups(articles):
+            await self._fill(group, candidates)
         return candidates
+
+    async def _fill(self, group: list[Article], candidates: dict[str, list[tuple[str, Signature]]]) -> None:
+        """Add the group's stored candidates. When its hits were cut off, the articles still short of
+        their share search again, half of them at a time (one article alone finds all it needs)."""
+        sharing: dict[str, list[Article]] = {}
+        for article in group:
+            for band in dict.fromkeys(article.signature.bands):
+                sharing.setdefault(band, []).append(article)
+        response = await self._sender.call(
+            self._sender.client.search,
+            index=self._index,
+            size=SEARCH_HITS,
+            sort=["_doc"],
+            track_total_hits=False,
+            source=["bands", "minhash", "shingles", "duplicate_of"],
+            query={
+                "bool": {
+                    "filter": [
+                        {"terms": {"bands": list(sharing)}},
+                        {"range": {"seen_at": {"gte": self._horizon}}},
+                    ]
+                }
+            },
+        )
+        hits = response["hits"]["hits"]
+        for hit in hits:
+            source = hit["_source"]
+            takers = {
+                article.id
+                for band in source["bands"]
+                for article in sharing.get(band, ())
+                if article.id != hit["_id"] and len(candidates[article.id]) < CANDIDATES_PER_ARTICLE
+            }
+            if takers:
+                signature = Signature.decode(source["minhash"], source["shingles"])
+                for article_id in takers:
+                    candidates[article_id].append((source.get("duplicate_of") or hit["_id"], signature))
+        if len(hits) < SEARCH_HITS:
+            return
+        short = [article for article in group if len(candidates[article.id]) < CANDIDATES_PER_ARTICLE]
+        for article in short:
+            candidates[article.id] = []
+        for half in (short[: len(short) // 2], short[len(short) // 2 :]):
+            if half:
+                await self._fill(half, candidates)
+
+
+def band_groups(articles: list[Article]) -> Iterator[list[Article]]:
+    """Consecutive articles whose bands together fit one `terms` query."""
+    group: list[Article] = []
+    bands = 0
+    for article in articles:
+        count = len(article.signature.bands)
+        if group and bands + count > MAX_TERMS:
+            yield group
+            group, bands = [], 0
+        group.append(article)
+        bands += count
+    if group:
+        yield group
 
 
 async def expire_state(client: AsyncElasticsearch, settings: Settings) -> dict[str, int]:
