@@ -57,6 +57,7 @@ def test_elasticsearch_yml_single_node_without_security_ml_or_geoip(tmp_path):
     assert config["xpack.security.enabled"] is False
     assert config["xpack.ml.enabled"] is False
     assert config["ingest.geoip.downloader.enabled"] is False
+    assert config["search.worker_threads_enabled"] is False
 
 
 def test_elasticsearch_yml_secured_mode_turns_on_security_and_https(tmp_path):
