@@ -268,8 +268,8 @@ def delete_all(client: Elasticsearch, settings: Settings) -> None:
             name=component_template_name(settings, name)
         )
     stored = client.cluster.state(metric="metadata", filter_path="metadata.stored_scripts")
+    prefix = script_id_prefix(settings)
     for stored_id in stored.get("metadata", {}).get("stored_scripts", {}):
-        prefix = script_id_prefix(settings)
         if stored_id.startswith(prefix) and stored_id.removeprefix(prefix).rsplit("-", 1)[0] in SCRIPTS:
             client.options(ignore_status=404).delete_script(id=stored_id)
 
