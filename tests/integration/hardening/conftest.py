@@ -254,8 +254,8 @@ class FaultWorker(WorkerProcess):
 
 
 LOG_TAIL_LINES = 40  # of each worker's log, shown when a test fails
-# A test with workers gets one more try on a fresh deployment: once in CI (never in ~30 runs here),
-# a worker of this pair consumed nothing for minutes. The first try's worker logs are printed.
+# A test with workers gets one more try on a fresh deployment: in one CI run the retry test waited
+# out its deadline for dead letters, a stall not reproduced here. The first try's worker logs are printed.
 WORKER_TEST_RERUNS = 1
 
 
