@@ -1,5 +1,4 @@
 import re
-from pathlib import Path
 
 import pytest
 
@@ -248,17 +247,119 @@ def test_learner_keeps_an_articles_last_lines_when_over_its_bound_whatever_the_h
     assert [key for key, _, _ in learner.to_snapshot()["outlets"][0]["lines"]] == lines[7:12]
 
 
-def test_learner_snapshot_round_trip(tmp_path: Path):
+def test_learner_snapshot_round_trip():
     learner = BoilerplateLearner(min_repeats=2, max_outlets=10, max_lines_per_outlet=100, horizon_articles=50)
     learner.observe("Courier", "1", ["footer", "one"])
     learner.observe("Courier", "2", ["footer", "two"])
-    learner.save(tmp_path / "learner.json")
     restored = BoilerplateLearner(min_repeats=2, max_outlets=10, max_lines_per_outlet=100, horizon_articles=50)
-    restored.load(tmp_path / "learner.json")
+    restored.restore(learner.to_snapshot())
     assert restored.to_snapshot() == learner.to_snapshot()
     assert restored.is_repeated("Courier", "footer") and not restored.is_repeated("Courier", "one")
     with pytest.raises(ValueError, match="snapshot"):
         restored.restore({"format": "something else"})
+
+
+# --- shared by several workers: pending changes merged into the stored state -------------------
+
+
+def shared_learner(**bounds: int) -> BoilerplateLearner:
+    limits = {"min_repeats": 2, "max_outlets": 10, "max_lines_per_outlet": 100, "horizon_articles": 50} | bounds
+    return BoilerplateLearner(**limits, record_changes=True)
+
+
+def flush(learner: BoilerplateLearner, store: dict[str, dict]) -> None:
+    """What the worker's edge does (es/learned.py), with a dict as the store."""
+    pending = learner.pending_changes()
+    for entry in pending:
+        store[entry["outlet"]] = learner.merged_outlet(store.get(entry["outlet"]), entry)
+    learner.acknowledge(pending)
+    learner.restore_outlets(list(store.values()))
+
+
+def test_two_workers_merge_into_counts_each_article_once():
+    store: dict[str, dict] = {}
+    first, second = shared_learner(), shared_learner()
+    first.observe("Courier", "1", ["footer", "one"])
+    second.observe("Courier", "2", ["footer", "two"])
+    assert not first.is_repeated("Courier", "footer")  # one sighting each: not yet chrome
+    flush(first, store)
+    flush(second, store)
+    assert store["Courier"]["articles_seen"] == 2
+    assert dict((key, articles) for key, articles, _ in store["Courier"]["lines"]) == {"footer": 2, "one": 1, "two": 1}
+    assert second.is_repeated("Courier", "footer")
+    flush(first, store)  # nothing new from it: the store is unchanged, and it takes the other's counts
+    assert store["Courier"]["articles_seen"] == 2
+    assert first.is_repeated("Courier", "footer")
+
+
+def test_a_new_learner_takes_the_stored_outlets_and_counts_on_from_them():
+    store: dict[str, dict] = {}
+    warm = shared_learner()
+    for number in range(3):
+        warm.observe("Courier", str(number), ["footer", f"line {number}"])
+    flush(warm, store)
+    restarted = shared_learner()
+    restarted.restore_outlets(list(store.values()))
+    assert restarted.is_repeated("Courier", "footer")
+    restarted.observe("Courier", "2", ["footer"])  # a redelivered article is not counted again
+    assert restarted.pending_changes() == []
+    restarted.observe("Courier", "3", ["footer"])
+    flush(restarted, store)
+    assert store["Courier"]["articles_seen"] == 4
+    assert store["Courier"]["lines"][-1] == ["footer", 4, 4]
+
+
+def test_changes_counted_during_a_flush_stay_pending():
+    store: dict[str, dict] = {}
+    learner = shared_learner()
+    learner.observe("Courier", "1", ["footer", "one"])
+    pending = learner.pending_changes()
+    learner.observe("Courier", "2", ["footer", "two"])  # while the flush runs
+    store["Courier"] = learner.merged_outlet(None, pending[0])
+    learner.acknowledge(pending)
+    assert learner.pending_changes() == [
+        {"outlet": "Courier", "articles_seen": 1, "recent_ids": ["2"], "lines": [["footer", 1, 1], ["two", 1, 1]]}
+    ]
+    learner.restore_outlets(list(store.values()))
+    assert learner.is_repeated("Courier", "footer")  # the stored sighting plus the pending one
+    flush(learner, store)
+    assert store["Courier"]["articles_seen"] == 2
+    assert learner.pending_changes() == []
+
+
+def test_merged_outlet_respects_the_bounds():
+    learner = shared_learner(max_lines_per_outlet=10, horizon_articles=5)
+    stored = {"outlet": "a", "articles_seen": 10, "recent_ids": ["x"], "lines": [["old", 9, 2], ["kept", 3, 9]]}
+    changes = {
+        "outlet": "a",
+        "articles_seen": 2,
+        "recent_ids": ["y", "z"],
+        "lines": [[f"line {i}", 1, 1] for i in range(12)] + [["kept", 2, 2]],
+    }
+    merged = learner.merged_outlet(stored, changes)
+    assert merged["articles_seen"] == 12 and merged["recent_ids"] == ["x", "y", "z"]
+    keys = [key for key, _, _ in merged["lines"]]
+    assert len(keys) == 10 and "old" not in keys  # beyond the horizon, then the least recently seen go
+    assert merged["lines"][-1] == ["kept", 5, 12]
+    # A stored line that had left the horizon before the changes starts counting again.
+    stale = {"outlet": "a", "articles_seen": 10, "recent_ids": [], "lines": [["footer", 7, 4]]}
+    again = learner.merged_outlet(
+        stale, {"outlet": "a", "articles_seen": 1, "recent_ids": ["w"], "lines": [["footer", 1, 1]]}
+    )
+    assert again["lines"] == [["footer", 1, 11]]
+
+
+def test_restored_outlets_stay_within_the_outlet_bound():
+    learner = shared_learner(max_outlets=2)
+    stored = [{"outlet": name, "articles_seen": 1, "recent_ids": [], "lines": [["k", 1, 1]]} for name in "abc"]
+    learner.restore_outlets(stored)
+    assert [entry["outlet"] for entry in learner.to_snapshot()["outlets"]] == ["b", "c"]
+
+
+def test_a_learner_not_shared_records_no_changes():
+    learner = BoilerplateLearner(min_repeats=2, max_outlets=10, max_lines_per_outlet=100, horizon_articles=50)
+    learner.observe("Courier", "1", ["footer"])
+    assert learner.pending_changes() == []
 
 
 # --- the seed articles ---------------------------------------------------------------------------

@@ -21,10 +21,9 @@ language is measured on the article alone; it guesses the language itself to
 choose stopword lists (jusText's, shipped with trafilatura's dependency).
 
 The learner's memory is bounded (outlets, lines per outlet, a horizon in
-articles) and lives in the worker process: each worker learns from the
-articles of its own partitions. `to_snapshot()` / `restore()` (and `save` /
-`load` for a JSON file) are the hooks for keeping it in shared storage and
-restoring it at start.
+articles). Workers share it through Elasticsearch (`newsflow.es.learned`): the
+learner keeps what it counted since the last flush apart and merges it into
+stored outlet memories; the I/O happens at the worker's edge, not here.
 """
 
 from __future__ import annotations
@@ -38,12 +37,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any
 
 import justext
 import numpy as np
-import orjson
 
 from newsflow.models import Article
 from newsflow.settings import Settings
@@ -466,6 +463,7 @@ def _tidy_blank_lines(lines: list[str]) -> list[str]:
 
 RECENT_IDS_PER_OUTLET = 64
 SNAPSHOT_FORMAT = "newsflow-boilerplate-learner/1"
+OutletEntry = dict[str, Any]  # one outlet of a snapshot: outlet, articles_seen, recent_ids, lines
 
 
 @dataclass(slots=True)
@@ -492,22 +490,36 @@ class BoilerplateLearner:
     kept as 64-bit hashes of their normalised words, never as text: about 190 bytes a line
     in memory, so the default bounds (1000 outlets x 500 lines) cap it near 100 MB, and
     about 25 bytes a line in a snapshot.
+
+    Shared by several workers (`record_changes`): what this learner counted since its last
+    flush is also kept apart, as pending changes (an outlet memory counted from zero, under
+    the same bounds); the worker stores them merged into the shared state (`merged_outlet`),
+    `acknowledge`s them, and takes the merged state back (`restore_outlets`).
     """
 
-    def __init__(self, min_repeats: int, max_outlets: int, max_lines_per_outlet: int, horizon_articles: int) -> None:
+    def __init__(
+        self,
+        min_repeats: int,
+        max_outlets: int,
+        max_lines_per_outlet: int,
+        horizon_articles: int,
+        record_changes: bool = False,
+    ) -> None:
         self.min_repeats = min_repeats
         self.max_outlets = max_outlets
         self.max_lines_per_outlet = max_lines_per_outlet
         self.horizon_articles = horizon_articles
         self._outlets: OrderedDict[str, _OutletMemory] = OrderedDict()
+        self._pending: OrderedDict[str, _OutletMemory] | None = OrderedDict() if record_changes else None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BoilerplateLearner:
+    def from_settings(cls, settings: Settings, record_changes: bool = False) -> BoilerplateLearner:
         return cls(
             min_repeats=settings.boilerplate_min_outlet_repeats,
             max_outlets=settings.boilerplate_max_outlets,
             max_lines_per_outlet=settings.boilerplate_max_lines_per_outlet,
             horizon_articles=settings.boilerplate_outlet_horizon_articles,
+            record_changes=record_changes,
         )
 
     def is_repeated(self, outlet: str, key: str) -> bool:
@@ -522,18 +534,29 @@ class BoilerplateLearner:
 
     def observe(self, outlet: str, article_id: str, keys: Iterable[str]) -> None:
         """Count one article's lines for its outlet (an article id seen recently is not counted again)."""
-        memory = self._outlets.pop(outlet, None) or _OutletMemory()
-        self._outlets[outlet] = memory  # most recently active last
-        while len(self._outlets) > self.max_outlets:
-            self._outlets.popitem(last=False)
+        memory = self._active(self._outlets, outlet)
         if article_id in memory.recent_ids:
             return
+        # Distinct lines in the article's order (not a set's): which lines are forgotten first must not
+        # depend on the process's hash seed.
+        distinct = list(dict.fromkeys(key for key in keys if key))
+        self._count(memory, article_id, distinct)
+        if self._pending is not None:
+            self._count(self._active(self._pending, outlet), article_id, distinct)
+
+    def _active(self, outlets: OrderedDict[str, _OutletMemory], outlet: str) -> _OutletMemory:
+        """The outlet's memory, made the most recently active; the least recently active beyond the bound go."""
+        memory = outlets.pop(outlet, None) or _OutletMemory()
+        outlets[outlet] = memory
+        while len(outlets) > self.max_outlets:
+            outlets.popitem(last=False)
+        return memory
+
+    def _count(self, memory: _OutletMemory, article_id: str, keys: list[str]) -> None:
         memory.recent_ids.append(article_id)
         memory.articles_seen += 1
         now = memory.articles_seen
-        # Distinct lines in the article's order (not a set's): which lines are forgotten first must not
-        # depend on the process's hash seed.
-        for key in dict.fromkeys(key for key in keys if key):
+        for key in keys:
             sighting = memory.lines.pop(key, None)
             if sighting is None or now - sighting.last_seen >= self.horizon_articles:
                 sighting = _Sighting(0, now)
@@ -554,15 +577,7 @@ class BoilerplateLearner:
         """A JSON-ready copy of the memory, least recently active outlets and lines first."""
         return {
             "format": SNAPSHOT_FORMAT,
-            "outlets": [
-                {
-                    "outlet": outlet,
-                    "articles_seen": memory.articles_seen,
-                    "recent_ids": list(memory.recent_ids),
-                    "lines": [[key, sighting.articles, sighting.last_seen] for key, sighting in memory.lines.items()],
-                }
-                for outlet, memory in self._outlets.items()
-            ],
+            "outlets": [_entry(outlet, memory) for outlet, memory in self._outlets.items()],
         }
 
     def restore(self, snapshot: dict[str, Any]) -> None:
@@ -570,19 +585,81 @@ class BoilerplateLearner:
         if snapshot.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"not a boilerplate learner snapshot: format {snapshot.get('format')!r}")
         self._outlets.clear()
-        for saved in snapshot["outlets"][-self.max_outlets :]:
-            memory = _OutletMemory(articles_seen=saved["articles_seen"])
-            memory.recent_ids.extend(saved["recent_ids"])
-            for key, articles, last_seen in saved["lines"]:
-                memory.lines[key] = _Sighting(articles, last_seen)
-            self._forget_old_lines(memory)
-            self._outlets[saved["outlet"]] = memory
+        self.restore_outlets(snapshot["outlets"])
 
-    def save(self, path: Path) -> None:
-        path.write_bytes(orjson.dumps(self.to_snapshot()))
+    # --- Shared by several workers --------------------------------------------------------------
 
-    def load(self, path: Path) -> None:
-        self.restore(orjson.loads(path.read_bytes()))
+    def pending_changes(self) -> list[OutletEntry]:
+        """What was counted since the changes last acknowledged, per outlet (line counters from 1)."""
+        return [_entry(outlet, memory) for outlet, memory in (self._pending or {}).items()]
+
+    def merged_outlet(self, stored: OutletEntry | None, changes: OutletEntry) -> OutletEntry:
+        """An outlet's stored memory with pending changes counted after it, cut to the bounds.
+
+        Another worker's articles interleave with this one's in time; in the merged counter they
+        follow the stored ones. A stored line whose sighting had left the horizon before the
+        changes' first article starts counting again, as `observe` does."""
+        memory = self._memory(stored) if stored else _OutletMemory()
+        base = memory.articles_seen
+        memory.articles_seen += changes["articles_seen"]
+        memory.recent_ids.extend(i for i in changes["recent_ids"] if i not in memory.recent_ids)
+        for key, articles, last_seen in changes["lines"]:  # least recently seen first, so the order stays
+            sighting = memory.lines.pop(key, None)
+            if sighting is None or base + 1 - sighting.last_seen >= self.horizon_articles:
+                sighting = _Sighting(0, 0)
+            memory.lines[key] = _Sighting(sighting.articles + articles, base + last_seen)
+        self._forget_old_lines(memory)
+        return _entry(changes["outlet"], memory)
+
+    def acknowledge(self, stored: list[OutletEntry]) -> None:
+        """Drop pending changes now in the shared state (entries of `pending_changes`); what was
+        counted since stays pending, its counters moved back by what was stored."""
+        if self._pending is None:
+            return
+        for entry in stored:
+            memory = self._pending.get(entry["outlet"])
+            if memory is None:
+                continue
+            memory.articles_seen -= entry["articles_seen"]
+            if memory.articles_seen <= 0:
+                del self._pending[entry["outlet"]]
+                continue
+            stored_ids = set(entry["recent_ids"])
+            later_ids = [i for i in memory.recent_ids if i not in stored_ids]
+            memory.recent_ids.clear()
+            memory.recent_ids.extend(later_ids)
+            stored_articles = {key: articles for key, articles, _ in entry["lines"]}
+            for key, sighting in list(memory.lines.items()):
+                sighting.articles -= stored_articles.get(key, 0)
+                sighting.last_seen -= entry["articles_seen"]
+                if sighting.articles <= 0 or sighting.last_seen <= 0:
+                    del memory.lines[key]
+
+    def restore_outlets(self, stored: list[OutletEntry]) -> None:
+        """Take these outlets' memories from the shared state (least recently active first), with this
+        learner's pending changes counted after them; other outlets keep their memory."""
+        for entry in stored:
+            pending = (self._pending or {}).get(entry["outlet"])
+            merged = self.merged_outlet(entry, _entry(entry["outlet"], pending)) if pending else entry
+            self._active(self._outlets, entry["outlet"])
+            self._outlets[entry["outlet"]] = self._memory(merged)
+
+    def _memory(self, entry: OutletEntry) -> _OutletMemory:
+        memory = _OutletMemory(articles_seen=entry["articles_seen"])
+        memory.recent_ids.extend(entry["recent_ids"])
+        for key, articles, last_seen in entry["lines"]:
+            memory.lines[key] = _Sighting(articles, last_seen)
+        self._forget_old_lines(memory)
+        return memory
+
+
+def _entry(outlet: str, memory: _OutletMemory) -> OutletEntry:
+    return {
+        "outlet": outlet,
+        "articles_seen": memory.articles_seen,
+        "recent_ids": list(memory.recent_ids),
+        "lines": [[key, sighting.articles, sighting.last_seen] for key, sighting in memory.lines.items()],
+    }
 
 
 # --- The stage ----------------------------------------------------------------------------------

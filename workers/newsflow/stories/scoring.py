@@ -65,27 +65,75 @@ MODELS = {
 }
 
 
-class DocumentFrequencies:
-    """In how many of the articles seen each key occurs; bounded by forgetting the rarest keys."""
+MAX_FREQUENCY_KEYS = 500_000
 
-    def __init__(self, max_keys: int = 500_000) -> None:
+
+class DocumentFrequencies:
+    """In how many of the articles seen each key occurs; bounded by forgetting the rarest keys.
+
+    Shared by several workers (`record_changes`): what was added since the last flush is also kept
+    apart (pending); the worker stores it merged into the shared counts (`merged_counts`),
+    `acknowledge`s it, and takes the merged counts back (`restore_merged`)."""
+
+    def __init__(self, max_keys: int = MAX_FREQUENCY_KEYS, record_changes: bool = False) -> None:
         self.documents = 0
         self._counts: Counter[str] = Counter()
-        self._max_keys = max_keys
+        self.max_keys = max_keys
+        self._pending_documents = 0
+        self._pending: Counter[str] | None = Counter() if record_changes else None
         # Renewed by every change, so that weights computed from these frequencies know when they are stale.
         self.version = object()
 
     def add(self, keys: Iterable[str]) -> None:
+        distinct = set(keys)
         self.documents += 1
         self.version = object()
-        self._counts.update(set(keys))
-        if len(self._counts) > self._max_keys:
-            # Keys seen once are mostly typos and one-off names: dropping them keeps the common keys' weights.
-            self._counts = Counter({key: count for key, count in self._counts.items() if count > 1})
+        self._counts.update(distinct)
+        self._counts = bounded_counts(self._counts, self.max_keys)
+        if self._pending is not None:
+            self._pending_documents += 1
+            self._pending.update(distinct)
+            self._pending = bounded_counts(self._pending, self.max_keys)
 
     def idf(self, key: str) -> float:
         """Smoothed inverse document frequency: 1 for a key in every article, higher for rarer keys."""
         return math.log((1 + self.documents) / (1 + self._counts.get(key, 0))) + 1.0
+
+    def pending_changes(self) -> tuple[int, Counter[str]]:
+        """Articles added since the changes last acknowledged, and their key counts (a copy)."""
+        return self._pending_documents, Counter(self._pending)
+
+    def acknowledge(self, documents: int, counts: Mapping[str, int]) -> None:
+        """Drop pending changes now in the shared counts; what was added since stays pending."""
+        if self._pending is None:
+            return
+        self._pending_documents -= documents
+        self._pending.subtract(counts)
+        self._pending = +self._pending  # counts at zero (or below, for keys dropped by the bound) go
+
+    def restore_merged(self, documents: int, counts: Mapping[str, int]) -> None:
+        """Take the shared counts, with the pending changes added to them."""
+        self.documents = documents + self._pending_documents
+        self._counts = Counter(counts)
+        self._counts.update(self._pending or {})
+        self._counts = bounded_counts(self._counts, self.max_keys)
+        self.version = object()
+
+
+def bounded_counts(counts: Counter[str], max_keys: int) -> Counter[str]:
+    """At most `max_keys` keys: keys seen once go first (mostly typos and one-off names, so the common
+    keys' weights stay), then the least frequent."""
+    if len(counts) <= max_keys:
+        return counts
+    counts = Counter({key: count for key, count in counts.items() if count > 1})
+    return counts if len(counts) <= max_keys else Counter(dict(counts.most_common(max_keys)))
+
+
+def merged_counts(stored: Mapping[str, int], changes: Mapping[str, int], max_keys: int) -> Counter[str]:
+    """Stored key counts with pending changes added, cut to `max_keys`."""
+    merged = Counter(stored)
+    merged.update(changes)
+    return bounded_counts(merged, max_keys)
 
 
 # Key namespaces; term keys are `<language>:<stem>`, and no language code is one letter.
