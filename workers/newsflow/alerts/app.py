@@ -52,6 +52,8 @@ MENTIONS_RETENTION_S = 24 * 3600.0
 # Ticks per window (at most 30 s apart): an alert is out within a fifth of a window after end + grace.
 TICKS_PER_WINDOW = 5
 MAX_TICK_INTERVAL_S = 30.0
+# How long a tick waits for the consumer's position in a partition it has read nothing from yet.
+POSITION_WAIT_S = 2.0
 
 
 class JsonState(Protocol):
@@ -164,7 +166,7 @@ def create_app(settings: Settings) -> faust.App:
             if tp.topic != settings.topic_enriched:
                 continue
             end = app.consumer.highwater(tp)
-            done = last_read[tp] + 1 if tp in last_read else await app.consumer.position(tp)
+            done = last_read[tp] + 1 if tp in last_read else await known_position(app.consumer, tp, POSITION_WAIT_S)
             if end is None or done is None or done < end:
                 return False
         return True
@@ -242,6 +244,18 @@ def create_app(settings: Settings) -> faust.App:
             await webhook.run()
 
     return app
+
+
+async def known_position(consumer: Any, tp: TP, wait_s: float) -> int | None:
+    """The consumer's position in `tp`, or None when it is not known within `wait_s`.
+
+    aiokafka's `position` waits until the partition has a fetch position, which a partition paused
+    by faust (recovery, flow control) may not get for long; the timer awaiting it would stop ticking.
+    """
+    try:
+        return await asyncio.wait_for(consumer.position(tp), wait_s)
+    except TimeoutError:
+        return None
 
 
 def article_mentions(
