@@ -18,7 +18,7 @@ from newsflow.errors import PermanentError
 from newsflow.logs import message_context
 from newsflow.models import Article, DeadLetter, SourceMessage
 from newsflow.settings import Settings
-from newsflow.stages.boilerplate import BoilerplateRemover
+from newsflow.stages.boilerplate import BoilerplateLearner, BoilerplateRemover
 from newsflow.stages.extract import extract
 from newsflow.stages.fingerprint import fingerprint
 from newsflow.stages.language import detect_language
@@ -41,9 +41,9 @@ class Enricher:
     """One per worker process: it holds the loaded models and what the stages learn as the stream goes
     by (outlet chrome)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, boilerplate_learner: BoilerplateLearner | None = None) -> None:
         self.settings = settings
-        self.boilerplate = BoilerplateRemover(settings)
+        self.boilerplate = BoilerplateRemover(settings, boilerplate_learner)
         self.entities = EntityExtractor(settings)
 
     def enrich_message(self, message: SourceMessage) -> Article:

@@ -159,13 +159,26 @@ class Settings(BaseSettings):
         3, ge=2, description="a line seen in this many earlier articles of the same outlet is site chrome"
     )
     boilerplate_max_outlets: int = Field(
-        1000, ge=1, description="outlets whose repeated lines are remembered (least recently active forgotten first)"
+        1000,
+        ge=1,
+        # The shared state reads the most recent outlets with one search (index.max_result_window).
+        le=10_000,
+        description="outlets whose repeated lines are remembered (least recently active forgotten first)",
     )
     boilerplate_max_lines_per_outlet: int = Field(
         500, ge=10, description="lines remembered per outlet (least recently seen forgotten first)"
     )
     boilerplate_outlet_horizon_articles: int = Field(
         300, ge=1, description="a line not seen in the outlet's last this many articles is forgotten"
+    )
+    # Learned state shared by the workers (outlet chrome, story rarity weights)
+    learned_state_enabled: bool = Field(
+        True,
+        description="keep the boilerplate learner and the story rarity weights in Elasticsearch, shared by all "
+        "workers: loaded at start, merged in periodically and at shutdown; off: each worker learns alone",
+    )
+    learned_state_flush_interval_s: float = Field(
+        60.0, gt=0, description="how often a worker merges what it learned into the shared state and reads it back"
     )
     # Spike alerts (docs/alerts.md explains the method and these defaults)
     alerts_window_s: float = Field(300.0, gt=0, description="mentions of each term are counted per window this long")
@@ -288,6 +301,10 @@ class Settings(BaseSettings):
     @property
     def stories_index(self) -> str:
         return f"{self.name_prefix}newsflow-stories"
+
+    @property
+    def learned_state_index(self) -> str:
+        return f"{self.name_prefix}newsflow-learned-state"
 
     @property
     def topic_alerts(self) -> str:

@@ -25,6 +25,7 @@ from newsflow.es.placement import ArticleIndices
 from newsflow.es.stories import Stories
 from newsflow.models import Article, DeadLetter, SourceMessage
 from newsflow.settings import Settings
+from newsflow.stories.scoring import DocumentFrequencies
 
 # Writes address the month index (created by `ArticleIndices.ensure`, which checks that it joined the alias).
 UPDATE_OPTIONS = {"retry_on_conflict": 3}
@@ -112,13 +113,21 @@ def record_time(message: SourceMessage) -> str | None:
 
 
 class ArticleIndexer:
-    def __init__(self, client: AsyncElasticsearch, settings: Settings, gate: FetchGate | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        settings: Settings,
+        gate: FetchGate | None = None,
+        frequencies: DocumentFrequencies | None = None,
+    ) -> None:
         self._sender = BulkSender(client, settings, gate)
         self._exact = ExactDuplicates(self._sender, settings)
         self._near = NearDuplicates(self._sender, settings) if settings.neardup_enabled else None
         names = IndexNames.from_settings(settings)
         self._indices = ArticleIndices(self._sender, names)
-        self._stories = Stories(self._sender, settings, names.articles_alias) if settings.stories_enabled else None
+        self._stories = (
+            Stories(self._sender, settings, names.articles_alias, frequencies) if settings.stories_enabled else None
+        )
         self._upsert_script = script_id(settings, "upsert_article")
         self._syndication_script = script_id(settings, "add_syndication")
 

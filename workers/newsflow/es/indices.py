@@ -22,6 +22,7 @@ FINGERPRINTS_TEMPLATE = "elasticsearch/fingerprints.v1.json"
 NEARDUP_TEMPLATE = "elasticsearch/neardup.v1.json"
 STORIES_TEMPLATE = "elasticsearch/stories.v1.json"
 ALERTS_TEMPLATE = "elasticsearch/alerts.v1.json"
+LEARNED_STATE_TEMPLATE = "elasticsearch/learned_state.v1.json"
 SCRIPTS = ("upsert_article", "add_syndication", "update_story")
 # Component templates (shared settings such as text analysis), referenced by name in `composed_of`.
 COMPONENT_TEMPLATES = {"text_analysis": "elasticsearch/text_analysis.v1.json"}
@@ -44,6 +45,7 @@ class IndexNames:
     neardup_index: str
     stories_index: str
     alerts_index: str
+    learned_state_index: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndexNames:
@@ -54,6 +56,7 @@ class IndexNames:
             neardup_index=settings.neardup_index,
             stories_index=settings.stories_index,
             alerts_index=settings.alerts_index,
+            learned_state_index=settings.learned_state_index,
         )
 
     @property
@@ -79,6 +82,7 @@ class IndexNames:
             f"{self.neardup_index}-template": (NEARDUP_TEMPLATE, self.neardup_index),
             f"{self.stories_index}-template": (STORIES_TEMPLATE, self.stories_index),
             f"{self.alerts_index}-template": (ALERTS_TEMPLATE, self.alerts_index),
+            f"{self.learned_state_index}-template": (LEARNED_STATE_TEMPLATE, self.learned_state_index),
         }
 
     def indices(self) -> dict[str, str]:
@@ -88,6 +92,7 @@ class IndexNames:
             self.neardup_index: NEARDUP_TEMPLATE,
             self.stories_index: STORIES_TEMPLATE,
             self.alerts_index: ALERTS_TEMPLATE,
+            self.learned_state_index: LEARNED_STATE_TEMPLATE,
         }
 
 
@@ -255,6 +260,7 @@ def delete_all(client: Elasticsearch, settings: Settings) -> None:
         names.neardup_index,
         names.stories_index,
         names.alerts_index,
+        names.learned_state_index,
     ]
     existing = client.indices.get(
         index=",".join(patterns), allow_no_indices=True, ignore_unavailable=True, expand_wildcards="all"

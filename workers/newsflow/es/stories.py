@@ -24,7 +24,14 @@ from newsflow.es.indices import script_id
 from newsflow.models import Article
 from newsflow.settings import Settings
 from newsflow.stories.assign import Assignment, StoryAssigner, seen_at
-from newsflow.stories.scoring import ENTITY_PREFIX, NUMBER_PREFIX, STORY_KEYS, STORY_TERMS, Story
+from newsflow.stories.scoring import (
+    ENTITY_PREFIX,
+    NUMBER_PREFIX,
+    STORY_KEYS,
+    STORY_TERMS,
+    DocumentFrequencies,
+    Story,
+)
 
 # Key clauses per candidate query, rarest first: enough to find the story, cheap for the index.
 QUERY_KEYS = 60
@@ -66,13 +73,19 @@ def story_from_source(source: dict[str, Any]) -> Story:
 
 
 class Stories:
-    def __init__(self, sender: BulkSender, settings: Settings, articles_alias: str) -> None:
+    def __init__(
+        self,
+        sender: BulkSender,
+        settings: Settings,
+        articles_alias: str,
+        frequencies: DocumentFrequencies | None = None,
+    ) -> None:
         self._sender = sender
         self._index = settings.stories_index
         self._articles = articles_alias
         self._candidates = settings.story_candidates
         self._script = script_id(settings, "update_story")
-        self.assigner = StoryAssigner(settings)
+        self.assigner = StoryAssigner(settings, frequencies)
 
     async def resolve(self, articles: Sequence[Article], owners: dict[str, str]) -> list[BulkOp]:
         """Set `story_id` on every article that has story features; return the story updates.

@@ -37,12 +37,15 @@ from newsflow.es.bulk import backoff_delay
 from newsflow.es.client import async_client
 from newsflow.es.dedup import expire_state
 from newsflow.es.indexer import ArticleIndexer, IndexReport
+from newsflow.es.learned import LearnedState
 from newsflow.kafka.admin import message_size_limit, ssl_context
 from newsflow.logs import message_context
 from newsflow.models import DeadLetter, SourceMessage
 from newsflow.paths import faust_data_root
 from newsflow.pipeline import BatchResult, Enricher
 from newsflow.settings import Settings
+from newsflow.stages.boilerplate import BoilerplateLearner
+from newsflow.stories.scoring import DocumentFrequencies
 from newsflow.worker.endpoint import MetricsServer
 
 log = logging.getLogger("newsflow.worker")
@@ -181,17 +184,21 @@ class BatchProcessor:
         topics: Topics,
         pauser: PartitionPauser,
         enrich: Callable[[list[SourceMessage]], Awaitable[BatchResult]],
+        frequencies: DocumentFrequencies,
+        learned: LearnedState | None,
     ) -> None:
         self._app = app
         self._settings = settings
         self._topics = topics
         self._pauser = pauser
         self._enrich = enrich
+        self._frequencies = frequencies
+        self._learned = learned
         self.last_batch_at: datetime | None = None
 
     async def __aenter__(self) -> BatchProcessor:
         self._es = async_client(self._settings)
-        self._indexer = ArticleIndexer(self._es, self._settings, self._pauser)
+        self._indexer = ArticleIndexer(self._es, self._settings, self._pauser, self._frequencies)
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -199,6 +206,8 @@ class BatchProcessor:
 
     async def process(self, events: Sequence[EventT]) -> None:
         started = time.perf_counter()
+        if self._learned is not None:  # the first articles are cleaned and matched with what all workers learned
+            await self._until_done("loading the learned state", self._learned.ready)
         attempts = dict(source_message(event) for event in events)
         messages = list(attempts)
         for topic, count in Counter(event.message.topic for event in events).items():
@@ -354,12 +363,30 @@ def create_app(settings: Settings) -> faust.App:
     )
     pauser = PartitionPauser(app)
     processors: list[BatchProcessor] = []
-    enricher = Enricher(settings)
+    shared = settings.learned_state_enabled
+    learner = BoilerplateLearner.from_settings(settings, record_changes=shared)
+    enricher = Enricher(settings, learner)
+    # One per worker, for both agents: the rarity of keys is learned from every article it places.
+    frequencies = DocumentFrequencies(record_changes=shared)
     # Off the event loop, so that it keeps heart-beating; one thread, as the enricher's state is not shared.
     enrichment_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-enrich")
 
+    async def in_enrichment_thread(call: Callable[[], ResultT]) -> ResultT:
+        return await asyncio.get_running_loop().run_in_executor(enrichment_thread, call)
+
     async def enrich_in_thread(messages: list[SourceMessage]) -> BatchResult:
-        return await asyncio.get_running_loop().run_in_executor(enrichment_thread, enricher.enrich_batch, messages)
+        return await in_enrichment_thread(lambda: enricher.enrich_batch(messages))
+
+    learned = (
+        LearnedState(
+            settings,
+            learner if settings.boilerplate_enabled else None,
+            frequencies if settings.stories_enabled else None,
+            in_enrichment_thread,
+        )
+        if shared
+        else None
+    )
 
     def health() -> tuple[bool, dict[str, Any]]:
         batches = [processor.last_batch_at for processor in processors if processor.last_batch_at]
@@ -375,7 +402,7 @@ def create_app(settings: Settings) -> faust.App:
         app.web_server(MetricsServer(settings.metrics_host, settings.metrics_port, health))
 
     async def consume(stream: faust.StreamT, *, delayed: bool) -> None:
-        async with BatchProcessor(app, settings, topics, pauser, enrich_in_thread) as processor:
+        async with BatchProcessor(app, settings, topics, pauser, enrich_in_thread, frequencies, learned) as processor:
             processors.append(processor)
             async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout_s):
                 if delayed:  # a retry waits out retry_delay_s from when it was sent
@@ -400,5 +427,26 @@ def create_app(settings: Settings) -> faust.App:
             await es.close()
         if any(deleted.values()):
             log.info("forgot duplicate state older than %s days: %s", settings.dedup_horizon_days, deleted)
+
+    if learned is not None:
+
+        async def share_learned_state() -> None:
+            """Share what this worker learned and take what the others did; on failure it stays pending."""
+            try:
+                await learned.flush()
+            except Exception as exc:
+                log.warning("merging the learned state failed (%s: %s); kept pending", type(exc).__name__, exc)
+
+        @app.timer(interval=settings.learned_state_flush_interval_s)
+        async def flush_learned_state() -> None:
+            await share_learned_state()
+
+        @app.on_before_shutdown.connect
+        async def flush_learned_state_at_shutdown(_app: faust.App, **_: Any) -> None:
+            """The consumer has stopped and the last batch is done: share what was learned since the last flush."""
+            try:
+                await share_learned_state()
+            finally:
+                await learned.close()
 
     return app
