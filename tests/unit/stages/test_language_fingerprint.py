@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 
 from newsflow.stages.fingerprint import content_hash
@@ -43,3 +45,18 @@ def test_content_hash_ignores_case_spacing_and_punctuation_but_not_words():
     reformatted = "isis  and al qaeda may merge the fsb said more follows"
     assert content_hash(original) == content_hash(reformatted)
     assert content_hash(original) != content_hash(original.replace("merge", "split"))
+
+
+# Languages of international news; their sentences are spaCy's own examples (installed with spaCy,
+# written by others), so the check is not tuned to text chosen here.
+NEWS_LANGUAGES = [
+    *("en", "ar", "fr", "de", "es", "ru", "tr", "fa", "zh", "he", "it", "pt", "nl", "pl", "uk"),
+    *("el", "hi", "ja", "ko", "vi", "sv", "da", "fi", "cs", "ro", "hu", "ur", "ta", "bn"),
+]
+
+
+@pytest.mark.parametrize("language", NEWS_LANGUAGES)
+def test_example_sentences_of_many_languages_are_labelled(language):
+    sentences = importlib.import_module(f"spacy.lang.{language}.examples").sentences
+    labels = [detect_text(sentence)[0] for sentence in sentences]
+    assert sum(label == language for label in labels) >= 0.8 * len(sentences), labels
