@@ -90,6 +90,8 @@ class LearnedState:
 
     async def ready(self) -> None:
         """Load the shared state once, before the worker's first batch."""
+        if self._loaded:  # every batch asks: it must not wait for a periodic flush
+            return
         async with self._lock:
             if not self._loaded:
                 await self._flush()
