@@ -24,7 +24,8 @@ from newsflow.stages.boilerplate import BoilerplateLearner, line_key
 from newsflow.stories.scoring import DocumentFrequencies
 from newsflow.urls import article_id
 from newsflow.worker.process import WorkerProcess
-from tests.integration.conftest import ingest, isolated_deployment
+
+from .conftest import ingest, isolated_deployment
 
 pytestmark = pytest.mark.integration
 
