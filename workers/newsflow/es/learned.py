@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 
 BOILERPLATE = "boilerplate"
 FREQUENCIES = "frequencies"
-# Key counts split by key hash: each document stays near max_keys / FREQUENCY_SHARDS keys (about 8,000,
-# some 200 kB, by default) however many keys there are.
+# Key counts split by key hash: each document stays near max_keys / FREQUENCY_SHARDS keys (about 7,800,
+# some 110 kB, by default) however many keys there are.
 FREQUENCY_SHARDS = 64
 DOCUMENTS_ID = f"{FREQUENCIES}:documents"
 # Outlets changed by other workers are read back since the previous read, minus this much: covers the
