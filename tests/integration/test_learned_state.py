@@ -24,6 +24,7 @@ from newsflow.stages.boilerplate import BoilerplateLearner, line_key
 from newsflow.stories.scoring import DocumentFrequencies
 from newsflow.urls import article_id
 from newsflow.worker.process import WorkerProcess
+from tests.outlet_chrome import BODIES, FOOTER, with_footer
 
 from .conftest import ingest, isolated_deployment
 
@@ -32,17 +33,6 @@ pytestmark = pytest.mark.integration
 ResultT = TypeVar("ResultT")
 
 OUTLET = "Valley Courier"
-FOOTER = "The Valley Courier is published every weekday by Valley Media Group in Springfield."
-BODIES = [
-    "The city council voted on Monday to extend the bus network to the northern suburbs by next spring.\n"
-    "Councillors said the new routes would cost less than expected because the old depot will be reused.",
-    "Heavy rain flooded several streets in the old town overnight, and two schools stayed closed on Tuesday.\n"
-    "Firefighters pumped water out of basements until the early morning, the fire service said.",
-    "A local bakery won the regional bread prize for the second year in a row on Wednesday evening.\n"
-    "Its owner said she would use the prize money to train two more apprentices this year.",
-    "Police closed the river bridge for repairs after inspectors found cracks in two of its supports.\n"
-    "Drivers were told to expect delays of up to half an hour on the ring road during the works.",
-]
 AFTER_RESTART = (
     "The library reopened on Thursday after a year of renovation, with a new reading room for children.\n"
     "Visitors queued from early morning, and the mayor said the building would stay open on Sundays."
@@ -61,7 +51,7 @@ def article(outlet: str, slug: str, body: str) -> dict:
         "url": f"https://{outlet.lower().replace(' ', '')}.example/{slug}",
         "outlet": outlet,
         "title": slug.replace("-", " ").capitalize(),
-        "body": f"{body}\n{FOOTER}",
+        "body": with_footer(body),
     }
 
 

@@ -217,47 +217,48 @@ class LearnedState:
         since it was read is read and merged again. Each document written is added to `stored` at once,
         so that a failure later on leaves only the unwritten changes pending."""
         for start in range(0, len(changes), DOCUMENTS_PER_REQUEST):
-            chunk = dict(itertools.islice(changes.items(), start, start + DOCUMENTS_PER_REQUEST))
-            await self._merge_chunk(kind, chunk, merge, stored)
+            remaining = dict(itertools.islice(changes.items(), start, start + DOCUMENTS_PER_REQUEST))
+            while remaining:
+                remaining = await self._write_merged(kind, remaining, merge, stored)
 
-    async def _merge_chunk(
+    async def _write_merged(
         self,
         kind: str,
-        changes: Mapping[str, Any],
+        remaining: dict[str, Any],
         merge: Callable[[dict[str, Any] | None, Any], dict[str, Any]],
         stored: dict[str, Stored],
-    ) -> None:
-        remaining = dict(changes)
-        while remaining:
-            current = await self._read(list(remaining))
-            operations: list[dict[str, Any]] = []
-            merged: dict[str, dict[str, Any]] = {}
-            for doc_id, (state, seq_no, primary_term) in current.items():
-                merged[doc_id] = merge(state, remaining[doc_id])
-                if state is None:
-                    operations.append({"create": {"_id": doc_id}})
-                else:
-                    operations.append({"index": {"_id": doc_id, "if_seq_no": seq_no, "if_primary_term": primary_term}})
-                operations.append(
-                    {
-                        "kind": kind,
-                        "name": merged[doc_id].get("outlet", doc_id),
-                        "updated_at": datetime.now(UTC).isoformat(),
-                        "state": merged[doc_id],
-                    }
-                )
-            response = await self._client.bulk(index=self._index, operations=operations)
-            conflicts = {}
-            for item in response["items"]:
-                result = next(iter(item.values()))
-                doc_id = result["_id"]
-                if result["status"] == 409:
-                    conflicts[doc_id] = remaining[doc_id]
-                elif result["status"] >= 300:
-                    raise TransientError(f"learned state {doc_id} not stored: {result.get('error')}")
-                else:
-                    stored[doc_id] = Stored(merged[doc_id], result["_seq_no"], result["_primary_term"])
-            remaining = conflicts
+    ) -> dict[str, Any]:
+        """One read-merge-write round over up to `DOCUMENTS_PER_REQUEST` documents; returns the
+        changes of the documents another worker wrote in between (409), to merge again."""
+        current = await self._read(list(remaining))
+        operations: list[dict[str, Any]] = []
+        merged: dict[str, dict[str, Any]] = {}
+        for doc_id, (state, seq_no, primary_term) in current.items():
+            merged[doc_id] = merge(state, remaining[doc_id])
+            if state is None:
+                operations.append({"create": {"_id": doc_id}})
+            else:
+                operations.append({"index": {"_id": doc_id, "if_seq_no": seq_no, "if_primary_term": primary_term}})
+            operations.append(
+                {
+                    "kind": kind,
+                    "name": merged[doc_id].get("outlet", doc_id),
+                    "updated_at": datetime.now(UTC).isoformat(),
+                    "state": merged[doc_id],
+                }
+            )
+        response = await self._client.bulk(index=self._index, operations=operations)
+        conflicts = {}
+        for item in response["items"]:
+            result = next(iter(item.values()))
+            doc_id = result["_id"]
+            if result["status"] == 409:
+                conflicts[doc_id] = remaining[doc_id]
+            elif result["status"] >= 300:
+                raise TransientError(f"learned state {doc_id} not stored: {result.get('error')}")
+            else:
+                stored[doc_id] = Stored(merged[doc_id], result["_seq_no"], result["_primary_term"])
+        return conflicts
 
 
 def _documents(state: dict[str, Any] | None) -> int:
