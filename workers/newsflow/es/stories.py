@@ -164,9 +164,11 @@ class Stories:
                 raise TransientError(f"story lookup failed: {result['error']}")
             found[article.id] = [hit["_id"] for hit in result["hits"]["hits"]]
         sources = await self._sources({story_id for story_ids in found.values() for story_id in story_ids})
-        # A Story of its own per article, as the assigner folds an article into the one it joins.
+        # One Story per stored story, shared by the articles that found it (the assigner folds an article
+        # into a copy), so that its weighted keys are computed once per batch.
+        stories = {story_id: story_from_source(source) for story_id, source in sources.items()}
         return {
-            article_id: [story_from_source(sources[story_id]) for story_id in story_ids if story_id in sources]
+            article_id: [stories[story_id] for story_id in story_ids if story_id in stories]
             for article_id, story_ids in found.items()
         }
 

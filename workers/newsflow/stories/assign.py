@@ -58,7 +58,7 @@ class RecentStories:
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._stories: OrderedDict[str, Story] = OrderedDict()
-        self._keys: dict[str, list[str]] = {}
+        self._keys: dict[str, set[str]] = {}
         self._by_key: dict[str, set[str]] = defaultdict(set)
 
     def get(self, story_id: str) -> Story | None:
@@ -76,19 +76,21 @@ class RecentStories:
         return [self._stories[story_id] for story_id in ids]
 
     def put(self, story: Story) -> None:
-        self._forget(story.id)
         self._stories[story.id] = story
-        keys = [entity_key(e) for e in story.entities] + [number_key(n) for n in story.numbers] + list(story.terms)
+        self._stories.move_to_end(story.id)
+        keys = {entity_key(e) for e in story.entities} | {number_key(n) for n in story.numbers} | story.terms.keys()
+        # An update changes few of a story's keys: only those are re-indexed.
+        known = self._keys.get(story.id, set())
         self._keys[story.id] = keys
-        for key in keys:
+        self._unindex(story.id, known - keys)
+        for key in keys - known:
             self._by_key[key].add(story.id)
         while len(self._stories) > self._capacity:
-            self._forget(next(iter(self._stories)))
+            forgotten, _ = self._stories.popitem(last=False)
+            self._unindex(forgotten, self._keys.pop(forgotten))
 
-    def _forget(self, story_id: str) -> None:
-        if self._stories.pop(story_id, None) is None:
-            return
-        for key in self._keys.pop(story_id):
+    def _unindex(self, story_id: str, keys: set[str]) -> None:
+        for key in keys:
             members = self._by_key[key]
             members.discard(story_id)
             if not members:
@@ -131,11 +133,13 @@ class StoryAssigner:
     ) -> Assignment:
         """Place one article. `known_story`: the story it must join (its own on re-delivery, or its
         original's), as a loaded story or an id; else the best of `stored` and the recent stories
-        within the window, above the threshold; else a new story under the article's own id."""
+        within the window, above the threshold; else a new story under the article's own id.
+        The article is folded into a copy of a story the caller gave (a stored story serves every
+        article of a batch that found it), into the story itself when this worker holds it."""
         when = seen_at(article, now)
         if known_story is not None:
             story_id = known_story if isinstance(known_story, str) else known_story.id
-            story = self.recent.get(story_id) or (known_story if isinstance(known_story, Story) else None)
+            story = self.recent.get(story_id) or (known_story.copy() if isinstance(known_story, Story) else None)
             self._place(article, story_id, story, features, key_terms, when)
             return Assignment(article, story_id, False, None, key_terms, when)
         best, best_probability = None, self.threshold
@@ -148,7 +152,8 @@ class StoryAssigner:
             story = Story(id=article.id, first_seen=when, last_seen=when)
             self._place(article, story.id, story, features, key_terms, when)
             return Assignment(article, story.id, True, None, key_terms, when)
-        self._place(article, best.id, best, features, key_terms, when)
+        story = best if self.recent.get(best.id) is best else best.copy()
+        self._place(article, best.id, story, features, key_terms, when)
         return Assignment(article, best.id, False, best_probability, key_terms, when)
 
     def _candidates(
