@@ -1,7 +1,10 @@
 """The statistical models behind EntityExtractor: shipped, loadable offline, batched, capped."""
 
+from collections import Counter
+
 import spacy
 from spacy.tokens import Doc, Span
+from spacy.training import Example
 
 from newsflow.entities.layout import EntitySpan, with_line_names
 from newsflow.entities.ner import (
@@ -11,6 +14,7 @@ from newsflow.entities.ner import (
     _name_parts,
     arabic_features,
     arabic_pipelines,
+    name_readings,
     split_proclitics,
     voted,
 )
@@ -257,3 +261,43 @@ def test_ensemble_members_share_the_feature_pass_and_find_what_each_finds_alone(
     assert [[[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs] for docs in shared] == [
         [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs] for docs in alone
     ]
+
+
+def _gold_example(nlp, text: str, names: list[tuple[int, int, str]]) -> Example:
+    doc = nlp.make_doc(text)
+    doc.ents = [Span(doc, start, end, label) for start, end, label in names]
+    return Example(nlp.make_doc(text), doc)
+
+
+def test_name_readings_are_the_tag_each_stem_had_most_in_the_other_folds(tmp_path):
+    nlp = spacy.blank("ar")
+    examples = [
+        _gold_example(nlp, "وصل زيدان الى مدريد", [(1, 2, "PER"), (3, 4, "LOC")]),
+        _gold_example(nlp, "قال شيراك في باريس", [(1, 2, "PER"), (3, 4, "LOC")]),
+        _gold_example(nlp, "زار شيراك باريس اليوم", [(1, 2, "PER"), (2, 3, "LOC")]),
+        _gold_example(nlp, "مدينة باريس كبيرة", []),
+    ]
+    features = ArabicFeatures(affixes=True, training_names=True)
+    features.initialize(lambda: examples)
+
+    unseen = features(nlp.make_doc("والتقى زيدان وشيراك في باريس"))
+    assert [token.ent_id_ for token in unseen] == ["", "B-PER", "B-PER", "O", "B-LOC"]
+    # A training sentence reads the other folds only: زيدان is named in this sentence alone.
+    assert features(nlp.make_doc("وصل زيدان الى مدريد"))[1].ent_id_ == ""
+
+    features.to_disk(tmp_path)
+    loaded = ArabicFeatures(affixes=True, training_names=True).from_disk(tmp_path)
+    assert loaded(nlp.make_doc("وصل زيدان الى مدريد"))[1].ent_id_ == "B-PER"
+    assert loaded.name_readings == features.name_readings
+
+
+def test_a_stem_reads_as_its_most_frequent_tag_and_a_name_wins_a_tie():
+    stem = 7
+    assert name_readings([{stem: Counter({"O": 3, "B-ORG": 1})}, {stem: Counter({"B-ORG": 1})}]) == {stem: "O"}
+    assert name_readings([{stem: Counter({"O": 1, "B-PER": 1})}]) == {stem: "B-PER"}
+
+
+def test_word_frequencies_tell_common_words_from_rare_ones():
+    doc = ArabicFeatures(word_frequencies=True)(spacy.blank("ar")("وقال شيراك في"))
+    common, rare, very_common = (int(token.ent_kb_id_.split()[1]) for token in doc)
+    assert rare == 0 < common < very_common

@@ -107,8 +107,10 @@ MODEL_CARD = """# Arabic NER model (`newsflow.entities`, `models/ar_ner`)
 
 Compact spaCy 3.8 pipelines (`spacy.blank("ar")` tokenizer → `newsflow_arabic_features` → tok2vec CNN →
 transition-based NER) that find PER, ORG, LOC and MISC names in Arabic text, for names the alias table does not know.
-{members} pipelines trained alike from seeds {seeds} (`member-*` folders; one alone is a plain model folder) each
+{members} pipelines trained from seeds {seeds} (`member-*` folders; one alone is a plain model folder) each
 read the text, and a name is kept when most of them found it with the same extent and type (`ner.voted`).
+The first member also reads the two corpus features below that the others leave out: alone it is no better
+than they are, but it errs differently, and the vote gains from that.
 Written by `newsflow entities train-ar` on {date} (Python {python}, first seed {seed});
 config `workers/newsflow/entities/{config}`.
 
@@ -121,7 +123,11 @@ config `workers/newsflow/entities/{config}`.
 * Features: the word spelling-folded (hamza/alef forms, ta marbuta, alef maqsura, tatweel, diacritics), the word
   without attached prefixes and article, the word without any one attached prefix (article or not), its attached
   prefixes and the first and last two letters of what remains, first letter, last three letters, shape, and the
-  shipped alias table's reading of the token (B-/I- + type, or none). No pretrained vectors. In the worker the
+  shipped alias table's reading of the token (B-/I- + type, or none). First member only: the tag the training
+  sentences gave that stem most often (B-PER, I-ORG..., O, or none; while training, a sentence reads the tags
+  of the other four fifths of the corpus; shipped as hashes of the stems in
+  `arabic_features/name_readings.json`, not as words) and how common the word is in Arabic (wordfreq's small
+  list, Zipf value rounded down, 0 when unlisted). No pretrained vectors. In the worker the
   model's names win over overlapping table matches, and its type over the table's: it has read the table already.
 
 ## Reproduce

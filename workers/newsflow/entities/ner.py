@@ -9,14 +9,18 @@ compact pipeline trained by `newsflow entities train-ar` and shipped in
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
+import orjson
 import spacy
+import wordfreq
 from spacy.language import Language
+from spacy.strings import hash_string
 from spacy.tokens import Doc, Span, Token
+from spacy.training import Example
 
 from newsflow.entities.arabic import ARTICLE, PROCLITICS, article_reading, fold_arabic, is_arabic_letter
 from newsflow.entities.gazetteer import shipped_gazetteer
@@ -41,6 +45,9 @@ ONTONOTES_TO_TYPE = {
     "LANGUAGE": "MISC",
 }
 ARABIC_FEATURES = "newsflow_arabic_features"
+NAME_READINGS_FILE = "name_readings.json"
+# Folds of the training sentences for their name readings (see ArabicFeatures.initialize).
+NAME_READING_FOLDS = 5
 _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 # Lower-case words that can start a name: "de Villepin", "van Gaal", "bin Laden".
 _NAME_PARTICLES = frozenset(["al", "bin", "da", "de", "del", "di", "dos", "du", "el", "la", "le", "van", "von"])
@@ -61,9 +68,13 @@ _SPEECH = frozenset(["said", "says", "told", "added"])
 _MORPH_SAFE = str.maketrans({"=": "_", "|": "_", ",": "_"})
 
 
-@Language.factory(ARABIC_FEATURES, default_config={"affixes": False})
-def make_arabic_features(nlp: Language, name: str, affixes: bool) -> ArabicFeatures:
-    return ArabicFeatures(affixes)
+@Language.factory(
+    ARABIC_FEATURES, default_config={"affixes": False, "training_names": False, "word_frequencies": False}
+)
+def make_arabic_features(
+    nlp: Language, name: str, affixes: bool, training_names: bool, word_frequencies: bool
+) -> ArabicFeatures:
+    return ArabicFeatures(affixes, training_names, word_frequencies)
 
 
 class ArabicFeatures:
@@ -76,28 +87,99 @@ class ArabicFeatures:
     With `affixes`, also the word without any attached prefix, article or not (DEP: وواشنطن -> واشنطن),
     and the first and last two letters of that stem with the prefix removed (MORPH), so that names
     never seen in training share rows with words of the same shape.
+    With `training_names`, also the tag the training corpus gave that stem most often (ENT_ID: B-PER, I-ORG,
+    O, or empty for a stem it does not have), learned in `initialize` and saved with the model as hashes
+    of the stems; with `word_frequencies`, how common the word is in Arabic (ENT_KB_ID, `arabic_zipf`).
     """
 
-    def __init__(self, affixes: bool = False) -> None:
+    def __init__(self, affixes: bool = False, training_names: bool = False, word_frequencies: bool = False) -> None:
         self.affixes = affixes
+        self.training_names = training_names
+        self.word_frequencies = word_frequencies
+        self.name_readings: dict[int, str] = {}  # hash of a stem -> its reading
+        # Only while training, in the process that ran `initialize`: a training sentence reads the names
+        # of the other folds, so that the model learns how far the reading of an unseen sentence goes.
+        self._training_folds: dict[int, int] = {}  # hash of a training sentence -> its fold
+        self._fold_readings: list[dict[int, str]] = []  # per fold: the readings without that fold
 
     def __call__(self, doc: Doc) -> Doc:
+        readings = self.name_readings
+        if self._training_folds:
+            fold = self._training_folds.get(hash_string(doc.text))
+            readings = readings if fold is None else self._fold_readings[fold]
         for token in doc:
             folded = fold_arabic(token.text)
             token.norm_ = folded
             token.lemma_ = arabic_stem(folded)
-            if self.affixes:
+            if self.affixes or self.training_names or self.word_frequencies:
                 clitic, stem = split_proclitics(folded)
+            if self.affixes:
                 token.dep_ = stem
                 # MORPH is read as Feat=Value|...: those two characters cannot appear in the values.
                 first, last = (part.translate(_MORPH_SAFE) for part in (stem[:2], stem[-2:]))
                 token.set_morph(f"C={clitic or '-'}|P={first}|S={last}")
+            if self.training_names and (reading := readings.get(hash_string(stem))):
+                # Hashed features take only token attributes; ENT_ID is free until the NER sets the names.
+                token.ent_id_ = reading
+            if self.word_frequencies:
+                # ENT_KB_ID is free too. Prefixes are unfolded letters: the written word loses them alike.
+                written_stem = token.text[len(clitic) :] if token.text.startswith(clitic) else token.text
+                token.ent_kb_id_ = f"zipf {arabic_zipf(token.text, written_stem)}"
         for mention in shipped_gazetteer().find(doc.text):
             span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
             if span is not None:
                 for token in span:
                     token.tag_ = ("B-" if token.i == span.start else "I-") + mention.type
         return doc
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Language | None = None) -> None:
+        """Learn the name readings from the gold names of the training examples (`training_names` only)."""
+        if not self.training_names:
+            return
+        tag_counts: list[defaultdict[int, Counter[str]]] = [defaultdict(Counter) for _ in range(NAME_READING_FOLDS)]
+        for example in get_examples():
+            gold = example.reference
+            fold = hash_string(gold.text) % NAME_READING_FOLDS
+            self._training_folds[hash_string(gold.text)] = fold
+            for token in gold:
+                tag = f"{token.ent_iob_}-{token.ent_type_}" if token.ent_type_ else "O"
+                tag_counts[fold][hash_string(split_proclitics(fold_arabic(token.text))[1])][tag] += 1
+        self.name_readings = name_readings(tag_counts)
+        self._fold_readings = [
+            name_readings(tag_counts[:fold] + tag_counts[fold + 1 :]) for fold in range(NAME_READING_FOLDS)
+        ]
+
+    def to_disk(self, path: Path, exclude: Iterable[str] = ()) -> None:
+        if self.training_names:
+            path.mkdir(parents=True, exist_ok=True)
+            readings = {str(stem): reading for stem, reading in self.name_readings.items()}
+            (path / NAME_READINGS_FILE).write_bytes(orjson.dumps(readings, option=orjson.OPT_SORT_KEYS))
+
+    def from_disk(self, path: Path, exclude: Iterable[str] = ()) -> ArabicFeatures:
+        if self.training_names:
+            readings = orjson.loads((path / NAME_READINGS_FILE).read_bytes())
+            self.name_readings = {int(stem): reading for stem, reading in readings.items()}
+        return self
+
+
+def arabic_zipf(word: str, stem: str) -> int:
+    """How common the word or its stem is in Arabic, as wordfreq's Zipf value rounded down: 3 (one in a
+    million words) to 8, or 0 below wordfreq's small list, where most names the model has not seen are."""
+    return int(
+        max(
+            wordfreq.zipf_frequency(word, "ar", wordlist="small"), wordfreq.zipf_frequency(stem, "ar", wordlist="small")
+        )
+    )
+
+
+def name_readings(tag_counts: Iterable[dict[int, Counter[str]]]) -> dict[int, str]:
+    """Per stem, the tag (B-PER, I-ORG... or O) it had most often in the training corpus."""
+    totals: defaultdict[int, Counter[str]] = defaultdict(Counter)
+    for counts in tag_counts:
+        for stem, tags in counts.items():
+            totals[stem].update(tags)
+    # A name tag wins a tie with O; ties between name tags go to the first in order.
+    return {stem: max(sorted(tags), key=lambda tag: (tags[tag], tag != "O")) for stem, tags in totals.items()}
 
 
 arabic_features = ArabicFeatures()  # the features the shipped model was trained with
