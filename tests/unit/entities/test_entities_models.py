@@ -12,7 +12,6 @@ from newsflow.entities.ner import (
     ArabicFeatures,
     ModelNer,
     _name_parts,
-    arabic_features,
     arabic_pipelines,
     name_readings,
     split_proclitics,
@@ -38,7 +37,7 @@ def test_arabic_model_ships_with_its_card_and_finds_names(with_model):
 
 
 def test_arabic_features_give_the_model_the_alias_table_reading_of_each_token():
-    doc = arabic_features(spacy.blank("ar")("قال مسؤول في وزارة الخارجية الأمريكية ببغداد"))
+    doc = ArabicFeatures()(spacy.blank("ar")("قال مسؤول في وزارة الخارجية الأمريكية ببغداد"))
     assert [(token.lemma_, token.tag_) for token in doc] == [
         ("قال", ""),
         ("مسوول", ""),

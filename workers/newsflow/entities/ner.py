@@ -182,9 +182,6 @@ def name_readings(tag_counts: Iterable[dict[int, Counter[str]]]) -> dict[int, st
     return {stem: max(sorted(tags), key=lambda tag: (tags[tag], tag != "O")) for stem, tags in totals.items()}
 
 
-arabic_features = ArabicFeatures()  # the features the shipped model was trained with
-
-
 def arabic_stem(folded_word: str) -> str:
     """The folded word without attached prefixes and article, when it has the article (وبالعراق -> عراق)."""
     reading = article_reading(folded_word)
