@@ -252,7 +252,7 @@ class _WordList:
         key = hash(token)
         at = int(np.searchsorted(self._hashes, key))
         found = at < len(self._hashes) and self._hashes[at] == key
-        return max(float(self._frequencies[at]), self.unlisted) if found else self.unlisted
+        return float(self._frequencies[at]) if found else self.unlisted
 
 
 @cache

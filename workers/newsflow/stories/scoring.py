@@ -124,9 +124,7 @@ class DocumentFrequencies:
     def restore_merged(self, documents: int, counts: Mapping[str, int]) -> None:
         """Take the shared counts, with the pending changes added to them."""
         self.documents = documents + self._pending_documents
-        self._counts = Counter(counts)
-        self._counts.update(self._pending or {})
-        self._counts = bounded_counts(self._counts, self.max_keys)
+        self._counts = merged_counts(counts, self._pending or {}, self.max_keys)
         self._changed()
 
 
