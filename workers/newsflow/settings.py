@@ -139,6 +139,9 @@ class Settings(BaseSettings):
         3000, ge=0, description="characters of the body embedded with the title; cost grows with it (docs/quality.md)"
     )
     story_candidates: int = Field(10, ge=1, description="stored stories scored per article")
+    story_recent_candidates: int = Field(
+        40, ge=1, description="stories the worker holds in memory scored per article, those sharing the weightiest keys"
+    )
     # Entities
     entities_enabled: bool = Field(True, description="find named entities and their canonical ids")
     entities_model_ner: bool = Field(

@@ -210,13 +210,35 @@ def test_recent_stories_are_found_by_their_current_keys_only():
     story.entities = Counter({"org:2": 1})  # as when a story's least shared keys are cut
     story.terms["en:dam"] += 1
     recent.put(story)
-    assert recent.candidates(["e:org:1"], None, 0) == []
-    assert recent.candidates(["e:org:2", "en:raid"], None, 0) == [story]
-    assert recent.candidates(["en:dam"], None, 0) == [story]
+    assert recent.candidates(["e:org:1"], unit_weight, None, 10, 0) == []
+    assert recent.candidates(["e:org:2", "en:raid"], unit_weight, None, 10, 0) == [story]
+    assert recent.candidates(["en:dam"], unit_weight, None, 10, 0) == [story]
     for index in range(2):
         recent.put(Story(id=f"other-{index}", first_seen=NOW, last_seen=NOW, terms=Counter({"en:dam": 1})))
     assert recent.get("s") is None  # the least recently updated is forgotten, with its keys
-    assert {found.id for found in recent.candidates(["en:dam", "en:raid"], None, 0)} == {"other-0", "other-1"}
+    found = recent.candidates(["en:dam", "en:raid"], unit_weight, None, 10, 0)
+    assert {story.id for story in found} == {"other-0", "other-1"}
+
+
+def unit_weight(key: str) -> float:
+    return 1.0
+
+
+def test_recent_candidates_are_the_stories_sharing_the_weightiest_keys_for_their_size():
+    recent = RecentStories(capacity=10)
+    weights = {"en:dam": 5.0, "en:raid": 1.0, "en:city": 1.0}
+    # "small" shares the rare key; "large" shares two common ones and holds many keys of its own.
+    recent.put(Story(id="small", first_seen=NOW, last_seen=NOW, terms=Counter({"en:dam": 1, "en:x": 1})))
+    large_terms = Counter({"en:raid": 3, "en:city": 3, **{f"en:other{index}": 1 for index in range(30)}})
+    recent.put(Story(id="large", first_seen=NOW, last_seen=NOW, terms=large_terms))
+    recent.put(Story(id="unrelated", first_seen=NOW, last_seen=NOW, terms=Counter({"en:sea": 1})))
+    keys = ["en:dam", "en:raid", "en:city"]
+    assert [story.id for story in recent.candidates(keys, weights.__getitem__, None, 1, 0)] == ["small"]
+    assert {story.id for story in recent.candidates(keys, weights.__getitem__, None, 5, 0)} == {"small", "large"}
+    # Equal weights for equal sizes: the story id decides, not the set order.
+    for index in range(3):
+        recent.put(Story(id=f"twin-{index}", first_seen=NOW, last_seen=NOW, terms=Counter({"en:sea": 1})))
+    assert [story.id for story in recent.candidates(["en:sea"], unit_weight, None, 1, 0)] == ["unrelated"]
 
 
 def test_a_story_keeps_its_most_shared_terms_ties_in_the_order_first_seen():

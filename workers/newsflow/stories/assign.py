@@ -9,7 +9,10 @@ refresh, and an article must find a story opened earlier in its own batch.
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -64,9 +67,31 @@ class RecentStories:
     def get(self, story_id: str) -> Story | None:
         return self._stories.get(story_id)
 
-    def candidates(self, keys: list[str], embedding: np.ndarray | None, nearest: int) -> list[Story]:
-        """Stories sharing a key, and (as kNN does in the index) the `nearest` by centroid."""
-        ids = set().union(*(self._by_key.get(key, ()) for key in keys))
+    def candidates(
+        self,
+        keys: list[str],
+        weight: Callable[[str], float],
+        embedding: np.ndarray | None,
+        sharing: int,
+        nearest: int,
+    ) -> list[Story]:
+        """The `sharing` stories whose shared keys weigh most, relative to the story's size (the index
+        ranks its candidates alike), and (as kNN does in the index) the `nearest` by centroid.
+        Scoring every story that shares a key would cost more with each story held, as common keys
+        are shared by most of them."""
+        shared: dict[str, float] = defaultdict(float)
+        for key in keys:
+            members = self._by_key.get(key)
+            if members:
+                key_weight = weight(key)
+                for story_id in members:
+                    shared[story_id] += key_weight
+        # Over the root of the story's key count, as a cosine is over its norm: a large story shares
+        # some key with every article. Ties by story id, so that the choice does not depend on set order.
+        ranked = (
+            (weight_sum / math.sqrt(len(self._keys[story_id])), story_id) for story_id, weight_sum in shared.items()
+        )
+        ids = {story_id for _, story_id in heapq.nlargest(sharing, ranked)}
         if embedding is not None:
             embedded = [story for story in self._stories.values() if story.centroid is not None]
             if embedded:
@@ -108,6 +133,7 @@ class StoryAssigner:
         )
         self.window = timedelta(hours=settings.story_window_hours)
         self.candidates = settings.story_candidates
+        self.recent_candidates = settings.story_recent_candidates
         self.recent = RecentStories(recent_capacity)
         # The story of each article placed lately: its near duplicates may follow before the next refresh.
         self._placed: OrderedDict[str, str] = OrderedDict()
@@ -162,7 +188,10 @@ class StoryAssigner:
         """Stored and recent stories active within the window; this worker's copy is the fresher one."""
         by_id = {story.id: story for story in stored}
         keys = story_keys(features, key_terms)
-        for story in self.recent.candidates(keys, features.embedding, self.candidates):
+        recent = self.recent.candidates(
+            keys, self.scorer.frequencies.idf, features.embedding, self.recent_candidates, self.candidates
+        )
+        for story in recent:
             if story.article_count >= by_id.get(story.id, story).article_count:
                 by_id[story.id] = story
         return [
