@@ -422,7 +422,13 @@ class ModelNer:
             return [[] for _ in texts]
         heads = [self._head(text) for text in texts]
         members = (english_pipeline(),) if language == "en" else arabic_pipelines(self.arabic_model_dir)
-        per_member = [[self._spans(doc, language) for doc in docs] for docs in self._member_docs(members, heads)]
+        per_member: list[list[list[EntitySpan]]] = [[] for _ in members]
+        # A model batch at a time, so that only its docs (each member's copy, with their tensors) are
+        # alive at once, not a whole Kafka batch's.
+        for start in range(0, len(heads), self.batch_size):
+            chunk = self._member_docs(members, heads[start : start + self.batch_size])
+            for spans, docs in zip(per_member, chunk, strict=True):
+                spans.extend(self._spans(doc, language) for doc in docs)
         found = [
             _with_repeats(text, len(head), voted(candidates))
             for text, head, *candidates in zip(texts, heads, *per_member, strict=True)
