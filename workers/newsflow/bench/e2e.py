@@ -32,7 +32,7 @@ from newsflow.errors import NewsflowError
 from newsflow.es.client import sync_client
 from newsflow.es.indices import IndexNames, current_month
 from newsflow.kafka.admin import connect
-from newsflow.kafka.lag import consumer_progress
+from newsflow.kafka.lag import consumer_progress_so_far
 from newsflow.kafka.producer import DeliveryTally, Message, ProduceCounts, open_producer, send_messages
 from newsflow.settings import Settings
 from newsflow.worker.process import WorkerProcess
@@ -145,7 +145,7 @@ def measure_throughput(
     try:
         with sync_client(settings) as es:
             while True:
-                committed, _ = consumer_progress(settings)
+                committed, _ = consumer_progress_so_far(settings)
                 if window is None and producer.sent < limit and producer.sent - committed < backlog:
                     producer.send(min(limit, committed + backlog) - producer.sent)
                 visible = searchable(es, settings)

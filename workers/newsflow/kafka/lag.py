@@ -31,18 +31,23 @@ def consumer_progress(settings: Settings) -> tuple[int, int]:
     return done, sum(end_offsets.values())
 
 
+def consumer_progress_so_far(settings: Settings) -> tuple[int, int]:
+    """`consumer_progress`, or (0, 0) while the group's coordinator is still being elected (a fresh broker)."""
+    try:
+        return consumer_progress(settings)
+    except kafka.errors.KafkaError as exc:
+        if not exc.retriable:
+            raise
+        return 0, 0
+
+
 def wait_until_caught_up(
     settings: Settings, timeout_s: float, on_progress: Callable[[int, int], None] = lambda done, total: None
 ) -> None:
     """Block until every message produced so far is committed by the worker (indexed or dead-lettered)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        try:
-            done, total = consumer_progress(settings)
-        except kafka.errors.KafkaError as exc:
-            if not exc.retriable:
-                raise
-            done, total = 0, 0  # e.g. the group's coordinator is still being elected on a fresh broker
+        done, total = consumer_progress_so_far(settings)
         on_progress(done, total)
         if total and done >= total:
             return
