@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from newsflow import paths
+from newsflow.deployment import isolated
 from newsflow.es.client import async_client
 from newsflow.es.indexer import ArticleIndexer
 from newsflow.models import Article, SourceMessage
@@ -84,3 +85,69 @@ def test_bilingual_pair_shares_one_story_with_both_languages_and_outlets(setting
 
 def all_stories(es, settings) -> list[dict]:
     return es.search(index=settings.stories_index, size=1000, source=["article_count"])["hits"]["hits"]
+
+
+def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(settings, es):
+    """Two workers (indexers with their own memory) place one story's articles in turn. A worker uses
+    its own copy of a story while the index has no newer one, and reads the stored story once another
+    worker has added to it, so that its copy never lags the index."""
+    english_url, arabic_url = orjson.loads((SAMPLES / "expectations.json").read_bytes())["same_story"][0]
+    # Near duplicates would join their original's story without a candidate search: that path is not this test's.
+    story_settings = settings.model_copy(update={"neardup_enabled": False, "name_prefix": f"{settings.name_prefix}w-"})
+    articles = {article.id: article for article in sample_articles(story_settings)}
+    english, arabic = articles[article_id(english_url)], articles[article_id(arabic_url)]
+    follow_ups = [_follow_up(story_settings, english, part) for part in (1, 2)]
+
+    async def run() -> tuple[list[set[str]], int]:
+        client = async_client(story_settings)
+        try:
+            first, second = ArticleIndexer(client, story_settings), ArticleIndexer(client, story_settings)
+            read: list[set[str]] = []
+            steps: list[set[str]] = []
+            for indexer in (first, second):
+                original = indexer._stories._sources
+
+                async def recording(story_ids, original=original):
+                    read.append(set(story_ids))
+                    return await original(story_ids)
+
+                indexer._stories._sources = recording
+            for indexer, article in ((first, english), (first, follow_ups[0]), (second, arabic), (first, follow_ups[1])):
+                read.clear()
+                assert not (await indexer.index_batch([article])).dead_letters
+                es.indices.refresh(index=[story_settings.articles_alias, story_settings.stories_index])
+                steps.append(set().union(*read))
+            return steps, first._stories.assigner.recent.get(english.id).article_count
+        finally:
+            await client.close()
+
+    with isolated(story_settings):
+        steps, first_worker_count = asyncio.run(run())
+        stories = story_ids(es, story_settings)
+        story = es.get(index=story_settings.stories_index, id=english.id)["_source"]
+    assert set(stories.values()) == {english.id}, "all four articles are in the story the first one opened"
+    # Opened: nothing stored yet. Then the first worker holds the story as stored: no read.
+    assert steps[:2] == [set(), set()]
+    assert steps[2] == {english.id}, "the second worker does not hold the story: it reads it"
+    assert steps[3] == {english.id}, "the second worker added to it: the first worker's copy is stale"
+    assert story["article_count"] == first_worker_count == 4
+    assert {"en", "ar"} <= set(story["languages"])
+
+
+def _follow_up(settings, article: Article, part: int) -> Article:
+    """Another outlet's shorter report of the same event: a part of the article's paragraphs."""
+    paragraphs = [p for p in article.text.split("\n") if p.strip()]
+    body = "\n\n".join(paragraphs[part - 1 :: 2])
+    document = {
+        "schema_version": 1,
+        "url": f"https://follow-up-{part}.example/{article.id}",
+        "outlet": f"Follow-up {part}",
+        "title": article.title,
+        "body": body,
+        "content_type": "text/plain",
+        "published_at": article.published_at.isoformat() if article.published_at else None,
+    }
+    message = SourceMessage(orjson.dumps(document), None, settings.topic_raw, 0, 100 + part)
+    result = Enricher(settings).enrich_batch([message])
+    assert not result.dead_letters
+    return result.articles[0]

@@ -12,7 +12,7 @@ them and decides; the story updates go out in the same bulk as the articles.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -159,20 +159,29 @@ class Stories:
             searches.append(self._candidate_query(article, prepared[article.id][1], now))
         response = await self._sender.call(self._sender.client.msearch, searches=searches)
         found: dict[str, list[str]] = {}
+        stored_counts: dict[str, int] = {}
         for article, result in zip(articles, response["responses"], strict=True):
             if "error" in result:
                 raise TransientError(f"story lookup failed: {result['error']}")
             found[article.id] = [hit["_id"] for hit in result["hits"]["hits"]]
-        sources = await self._sources({story_id for story_ids in found.values() for story_id in story_ids})
-        # One Story per stored story, shared by the articles that found it (the assigner folds an article
-        # into a copy), so that its weighted keys are computed once per batch.
-        stories = {story_id: story_from_source(source) for story_id, source in sources.items()}
+            stored_counts.update((hit["_id"], hit["fields"]["article_count"][0]) for hit in result["hits"]["hits"])
+        # A story this worker holds with at least the stored article count is the fresher copy (the assigner
+        # prefers it anyway): its large source is not read. The others are, once per batch: one Story per
+        # stored story, shared by the articles that found it (the assigner folds an article into a copy),
+        # so that its weighted keys are computed once.
+        stories = {}
+        for story_id, count in stored_counts.items():
+            held = self.assigner.recent.get(story_id)
+            if held is not None and held.article_count >= count:
+                stories[story_id] = held
+        sources = await self._sources(stored_counts.keys() - stories.keys())
+        stories.update((story_id, story_from_source(source)) for story_id, source in sources.items())
         return {
             article_id: [stories[story_id] for story_id in story_ids if story_id in stories]
             for article_id, story_ids in found.items()
         }
 
-    async def _sources(self, story_ids: set[str]) -> dict[str, dict[str, Any]]:
+    async def _sources(self, story_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The stored stories by id, each read once per batch however many articles found it (a story's
         source is large: most of a candidate search's cost). A search, like the candidate search: the
         same refreshed view, and no real-time get that would refresh the index."""
@@ -196,7 +205,10 @@ class Stories:
         rarest = sorted(keys, key=idf, reverse=True)[:QUERY_KEYS]
         body: dict[str, Any] = {
             "size": self._candidates,
-            "_source": False,  # read once per batch by `_sources`
+            "_source": False,  # read once per batch by `_sources`, when this worker does not hold the story
+            "docvalue_fields": ["article_count"],
+            # No hit count: the best few are found without visiting every story that shares a common key.
+            "track_total_hits": False,
             "query": {
                 "bool": {
                     "filter": active,
