@@ -112,7 +112,12 @@ def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(set
                     return await original(story_ids)
 
                 indexer._stories._sources = recording
-            for indexer, article in ((first, english), (first, follow_ups[0]), (second, arabic), (first, follow_ups[1])):
+            for indexer, article in (
+                (first, english),
+                (first, follow_ups[0]),
+                (second, arabic),
+                (first, follow_ups[1]),
+            ):
                 read.clear()
                 assert not (await indexer.index_batch([article])).dead_letters
                 es.indices.refresh(index=[story_settings.articles_alias, story_settings.stories_index])
