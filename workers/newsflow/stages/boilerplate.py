@@ -85,6 +85,11 @@ READER_ADDRESS = {
         "id": "anda kamu kami",
     }.items()
 }
+# A run of letters of the line that is one of its language's reader-address words: most lines have none.
+_READER_ADDRESS_RUN = {
+    language: re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![^\W_])")
+    for language, words in READER_ADDRESS.items()
+}
 
 # ISO 639-1 codes (as the language stage reports them) → jusText stoplist names.
 _STOPLIST_TABLE = """
@@ -122,10 +127,10 @@ for _index, _ranges in enumerate(_SCRIPT_RANGES.values(), start=1):
     for _low, _high in _ranges:
         _SCRIPT_OF[_low : _high + 1] = _index
 _SCRIPT_NAMES = ["", *_SCRIPT_RANGES]
-# Could a bare token be a link (see _LINK)? Most lines have none of these, and skip the per-token match.
-_LINK_HINT = re.compile(r"[@#]|://|[\w-]\.[a-z]")
-_WORD_TOKEN = re.compile(r"\S*?[^\W_]\S*")  # a whitespace-separated token with a letter or digit in it
-_ALNUM_RUN = re.compile(r"[^\W_]+")
+# A dot between a word character and a letter, as in a domain (see _LINK); starts at the dot, which
+# the regex engine finds fast.
+_DOMAIN_DOT = re.compile(r"\.(?<=[\w-]\.)[a-z]")
+_NON_WORD_TOKEN = re.compile(r"(?<!\S)(?:[^\w\s]|_)+(?!\S)")  # a whitespace-separated token without letter or digit
 _WORDS = re.compile(r"\w+")
 _DIGIT_RUN = re.compile(r"\d+")
 
@@ -164,8 +169,9 @@ class Kind(Enum):
 @dataclass(slots=True)
 class Line:
     text: str
-    tokens: list[str]  # without a leading list marker ("1.", "-", "•")
-    bare: list[str]  # the tokens case-folded, without surrounding punctuation
+    unmarked: str  # the text without a leading list marker ("1.", "-", "•")
+    folded: list[str]  # the tokens of `unmarked`, case-folded
+    bare: list[str]  # the folded tokens without surrounding punctuation
     links: int  # bare tokens that are URLs, e-mail addresses, handles or domains
     words: int
     ends_sentence: bool
@@ -205,12 +211,13 @@ def _line_scripts(texts: list[str]) -> tuple[str, list[str]]:
     return most(counts.sum(axis=0)), [most(row) for row in counts]
 
 
-def _word_count(text: str, tokens: list[str]) -> int:
-    """Words, counting runs of CJK/Thai-like characters (no spaces between words) as two characters a word."""
+def _word_count(text: str, tokens: int) -> int:
+    """Words of a text of `tokens` whitespace-separated tokens: those with a letter or digit, counting runs
+    of CJK/Thai-like characters (no spaces between words) as two characters a word."""
     if not _UNSPACED_LETTERS.search(text):
-        return len(_WORD_TOKEN.findall(text))
+        return tokens - len(_NON_WORD_TOKEN.findall(text))
     count = 0
-    for token in tokens:
+    for token in text.split():
         unspaced = len(_UNSPACED_LETTERS.findall(token))
         if unspaced:
             count += max(1, unspaced // 2)
@@ -245,7 +252,7 @@ def _stopword_density(folded: list[str], bare: list[str], stoplist: str | None) 
 def _reader_address_share(text: str, language: str) -> float:
     pronouns = READER_ADDRESS.get(language)
     # A pronoun found below is always a whole run of letters of the line: most lines have none.
-    if not pronouns or pronouns.isdisjoint(_ALNUM_RUN.findall(text.casefold())):
+    if not pronouns or not _READER_ADDRESS_RUN[language].search(text.casefold()):
         return 0.0
     tokens = [_bare(token.split("'")[0].split("’")[0]) for token in _QUOTED.sub(" ", text).split()]
     tokens = [token for token in tokens if token]
@@ -264,17 +271,21 @@ def _features(texts: list[str], language: str) -> list[Line]:
     lines = []
     for text, script in zip(texts, scripts, strict=True):
         unmarked = _LIST_MARKER.sub("", text)
-        tokens = unmarked.split()
         folded_text = unmarked.casefold()
-        folded = folded_text.split()  # casefold adds no spaces: folded[i] is tokens[i]
+        folded = folded_text.split()  # casefold adds no spaces: folded[i] is the i-th token of unmarked
         bare = [token.strip(_STRIP) for token in folded]
-        links = sum(1 for token in bare if _LINK.match(token)) if _LINK_HINT.search(folded_text) else 0
+        links = sum(1 for token in bare if _LINK.match(token)) if _may_hold_links(folded_text) else 0
         line_language = language if script == main_script else _SCRIPT_LANGUAGE.get(script, "")
         stoplist = _STOPLIST_NAMES.get(line_language)
         density = _stopword_density(folded, bare, stoplist)
-        words = _word_count(unmarked, tokens)
-        lines.append(Line(text, tokens, bare, links, words, _ends_sentence(text), stoplist, density))
+        words = _word_count(unmarked, len(folded))
+        lines.append(Line(text, unmarked, folded, bare, links, words, _ends_sentence(text), stoplist, density))
     return lines
+
+
+def _may_hold_links(folded_text: str) -> bool:
+    """Could a bare token be a link (see _LINK)? Most lines cannot, and skip the per-token match."""
+    return "@" in folded_text or "#" in folded_text or "://" in folded_text or bool(_DOMAIN_DOT.search(folded_text))
 
 
 def _prose_densities(lines: list[Line]) -> dict[str, float]:
@@ -300,14 +311,15 @@ def _is_title_case(tokens: list[str]) -> bool:
 
 def _is_chrome(line: Line) -> bool:
     """Lines that are never article text whatever surrounds them."""
-    tokens, links, short = line.tokens, line.links, line.words < SHORT_WORDS
-    if "©" in line.text or not any(char.isalpha() for char in line.text):
+    tokens, links, short = line.folded, line.links, line.words < SHORT_WORDS
+    if "©" in line.text or not any(map(str.isalpha, line.text)):
         return True
     if links / len(tokens) >= LINK_SHARE or (links and short):
         return True
     if short and sum(1 for token in line.bare if any(map(str.isdigit, token))) / len(tokens) >= DIGIT_SHARE:
         return True
-    separators = sum(1 for token in tokens[1:] if token in _SEPARATORS)
+    # Case folding leaves separators as they are.
+    separators = sum(map(_SEPARATORS.__contains__, tokens[1:]))
     return separators >= 2 and line.words <= MENU_ITEM_WORDS * (separators + 1)
 
 
@@ -321,7 +333,7 @@ def _initial_kind(line: Line, prose_density: float | None, language: str, title_
         kind = Kind.GOOD
     elif (line.ends_sentence or line.text.endswith(":")) and line.words >= MIN_SENTENCE_WORDS:
         kind = Kind.NEAR_GOOD  # a short sentence, or one that introduces a quote or a list
-    elif line.words < SHORT_WORDS or _is_title_case(line.tokens):
+    elif line.words < SHORT_WORDS or _is_title_case(line.unmarked.split()):
         kind = Kind.SHORT
     elif prose_like or _INNER_SENTENCE_END.search(line.text):
         kind = Kind.NEAR_GOOD

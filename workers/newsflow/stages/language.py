@@ -17,6 +17,7 @@ lists) weigh in, as the model's character n-grams say little there.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -131,12 +132,17 @@ class _ScriptTable(dict[int, str | None]):
 
 
 _SCRIPT_TABLE = _ScriptTable()
+_ASCII_LETTER = re.compile("[A-Za-z]")
+_LATIN_ONLY = frozenset({"LATIN"})
 
 
 def _scripts(text: str) -> frozenset[str]:
     """The Unicode scripts ("LATIN", "ARABIC", "CJK"...) holding a sizeable share of the letters."""
+    sample = text[:SCRIPT_SAMPLE_CHARS]
+    if sample.isascii():  # the letters of ASCII are Latin: no need to look each character up
+        return _LATIN_ONLY if _ASCII_LETTER.search(sample) else frozenset()
     # One translate and a count per script: looking each letter up in Python cost more than the model.
-    codes = text[:SCRIPT_SAMPLE_CHARS].translate(_SCRIPT_TABLE)
+    codes = sample.translate(_SCRIPT_TABLE)
     return frozenset(_SCRIPT_TABLE.names[code] for code in set(codes) if codes.count(code) >= SCRIPT_SHARE * len(codes))
 
 
@@ -214,7 +220,8 @@ def _weighed_by_word_frequencies(text: str, candidates: list[tuple[str, float]])
     the candidates that have a word list, so a language without a list keeps the model's probability,
     and words no list knows (names, gibberish) move nothing.
     """
-    words = [word.lower() for word in _WORD.findall(text)]
+    # One word beyond the limit is enough to know the text is too long: no need to find the others.
+    words = [match.group().lower() for match in itertools.islice(_WORD.finditer(text), SHORT_TEXT_WORDS + 1)]
     listed = [language for language, _ in candidates if language in _WORD_LIST_LANGUAGES]
     if not words or len(words) > SHORT_TEXT_WORDS or not listed:
         return candidates
