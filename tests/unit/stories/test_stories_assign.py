@@ -144,3 +144,11 @@ def test_features_read_numbers_and_words_alike_across_scripts_and_spellings():
     assert canonical_number("14.000") == canonical_number("14,000") == "14000"
     assert fold("Erdoğan İstanbul") == "erdogan istanbul"
     assert terms("والقاعدة وبالأنبار") == terms("القاعده الانبار") == ["قاعده", "انبار"]
+
+
+def test_terms_are_stems_of_words_that_do_not_start_with_a_digit():
+    # Numbers in any script go (²abc reads 2abc); a prefix goes only when three letters remain (لله stays),
+    # even when they are digits (الـ123).
+    text = "The 1990s: Erdoğan's al_Qaeda ² ²abc x² ab, الـ123 للأمم لله والقاعدة، Ⅻth"
+    assert terms(text) == ["the", "erdoga", "al_qae", "123", "امم", "لله", "قاعده", "xiith"]
+    assert terms("") == terms("ab 12345") == []

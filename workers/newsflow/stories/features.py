@@ -18,7 +18,9 @@ import re
 import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,13 +38,25 @@ STEM_CHARS = 6
 # A title word says more about the event than a body word.
 TITLE_WEIGHT = 3
 
-# Digits `\d` does not match (Ethiopic, circled, ...): a word starting with one is a number too.
-_OTHER_DIGITS = "".join(chr(cp) for cp in range(sys.maxunicode + 1) if chr(cp).isdigit() and not chr(cp).isdecimal())
-# A word of MIN_TERM_CHARS or more that does not start with a digit (what `terms` keeps of `\w+`).
-_TERM_WORD = re.compile(rf"\b(?![\d{re.escape(_OTHER_DIGITS)}])\w{{{MIN_TERM_CHARS},}}")
-# Digit groups with inner separators: 14,000 / 14.000 / 27.25 / 2,5.
+
+def _code_points(test: Callable[[str], bool]) -> np.ndarray:
+    """Whether each code point passes `test`: the lookup table of a whole-text numpy pass."""
+    table = np.zeros(sys.maxunicode + 1, dtype=bool)
+    table[[code for code in range(sys.maxunicode + 1) if test(chr(code))]] = True
+    return table
+
+
+# What `\w` matches: words are runs of these.
+_WORD_CHARS = _code_points(str.isalnum)
+_WORD_CHARS[ord("_")] = True
+# A word starting with a digit (any script's, circled, superscript...) is a number, not a term.
+_DIGIT_CHARS = _code_points(str.isdigit)
+# Every combining character (accents, Arabic diacritics and hamza seats once NFKD has split them off).
+_COMBINING_CHARS = _code_points(unicodedata.combining)
+# Digit groups with inner separators: 14,000 / 14.000 / 27.25 / 2,5 (`\d` reads every script's digits).
 _NUMBER = re.compile(r"\d+(?:[.,\u066b\u066c]\d+)*")
 _THOUSANDS_GROUPS = re.compile(r"\d{1,3}(?:[.,\u066c]\d{3})+")
+_THOUSANDS_SEPARATOR = re.compile(r"[.,\u066c]")
 # Arabic-Indic and Persian digits read as ASCII digits; the Arabic decimal separator as a point.
 _DIGITS = {
     **{chr(0x0660 + i): str(i) for i in range(10)},
@@ -51,11 +65,15 @@ _DIGITS = {
 }
 # Arabic letters whose variants NFKD does not unify; tatweel is decoration.
 _ARABIC_FOLDS = {"ة": "ه", "ى": "ي", "\u0640": ""}
-# Every combining character (accents, Arabic diacritics and hamza seats once NFKD has split them off).
-_COMBINING = {chr(cp): "" for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp))}
 # Attached conjunction/preposition + article: والقاعدة -> قاعدة. No two share their first two
-# letters, so those letters say which one a word can start with.
-_ARABIC_PREFIXES = {prefix[:2]: prefix for prefix in ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")}
+# letters, so those letters say which one a word can start with. As code points for numpy: each
+# prefix's first two letters packed in one number (sorted), and its letters padded with 0.
+_ARABIC_PREFIXES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")
+_PREFIX_LETTERS = np.array([[ord(char) for char in prefix.ljust(4, "\0")] for prefix in _ARABIC_PREFIXES], np.uint32)
+_PREFIX_LENGTHS = np.array([len(prefix) for prefix in _ARABIC_PREFIXES])
+_PREFIX_PAIRS = (_PREFIX_LETTERS[:, 0].astype(np.uint64) << 21) | _PREFIX_LETTERS[:, 1]
+_PREFIX_ORDER = np.argsort(_PREFIX_PAIRS)
+_SPACE = np.array([ord(" ")], dtype=np.uint32)  # between texts searched together
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,41 +88,73 @@ class ArticleFeatures:
 
 
 def replace_chars(text: str, replacements: dict[str, str]) -> str:
-    """`text.translate(replacements)` for tables whose values are not keys: only the characters present
+    """`text.translate(replacements)` for small tables whose values are not keys: only the characters present
     are replaced, each by one C scan (translate looks every character up in Python, about 10x slower)."""
-    for char in replacements.keys() & set(text):
-        text = text.replace(char, replacements[char])
+    for char, replacement in replacements.items():
+        if char in text:
+            text = text.replace(char, replacement)
     return text
+
+
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _folded_codes(text: str) -> np.ndarray:
+    """Code points of `fold(text)`."""
+    if text.isascii():  # nothing to decompose
+        return _codes(text.casefold())
+    codes = _codes(unicodedata.normalize("NFKD", replace_chars(text.casefold(), _ARABIC_FOLDS)))
+    return codes[~_COMBINING_CHARS[codes]]
 
 
 def fold(text: str) -> str:
     """Case, accents, Arabic diacritics and hamza seats folded away (one spelling per word)."""
-    if text.isascii():  # nothing to decompose
-        return text.casefold()
-    return replace_chars(unicodedata.normalize("NFKD", replace_chars(text.casefold(), _ARABIC_FOLDS)), _COMBINING)
+    return _folded_codes(text).tobytes().decode("utf-32-le", "surrogatepass")
 
 
-def stem(word: str) -> str:
-    prefix = _ARABIC_PREFIXES.get(word[:2])
-    if prefix is not None and word.startswith(prefix) and len(word) - len(prefix) >= MIN_TERM_CHARS:
-        word = word[len(prefix) :]
-    return word[:STEM_CHARS]
+def _stem_starts(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Where the stems of words [starts, ends) of `codes` begin: after an attached Arabic prefix when
+    MIN_TERM_CHARS letters follow it."""
+    padded = np.append(codes, np.zeros(_PREFIX_LETTERS.shape[1], dtype=np.uint32))  # words of 1-3 letters
+    first_two = (padded[starts].astype(np.uint64) << 21) | padded[starts + 1]
+    at = _PREFIX_ORDER[np.searchsorted(_PREFIX_PAIRS, first_two, sorter=_PREFIX_ORDER).clip(max=len(_PREFIX_ORDER) - 1)]
+    letters = _PREFIX_LETTERS[at]
+    attached = (_PREFIX_PAIRS[at] == first_two) & (ends - starts - _PREFIX_LENGTHS[at] >= MIN_TERM_CHARS)
+    for position in range(2, letters.shape[1]):
+        attached &= (letters[:, position] == 0) | (padded[starts + position] == letters[:, position])
+    return starts + _PREFIX_LENGTHS[at] * attached
+
+
+def _terms_of(texts: list[str]) -> list[list[str]]:
+    """`terms` of each text, found in one numpy pass over them all (numpy's set-up outweighs a title)."""
+    folded = [_folded_codes(text) for text in texts]
+    codes = np.concatenate([part for text_codes in folded for part in (text_codes, _SPACE)])
+    edges = np.flatnonzero(np.diff(_WORD_CHARS[codes], prepend=False, append=False))
+    starts, ends = edges[0::2], edges[1::2]
+    kept = (ends - starts >= MIN_TERM_CHARS) & ~_DIGIT_CHARS[codes[starts]]
+    starts, ends = starts[kept], ends[kept]
+    joined = codes.tobytes().decode("utf-32-le", "surrogatepass")
+    if "ل" in joined:  # every Arabic prefix has a lam
+        starts = _stem_starts(codes, starts, ends)
+    # Truncation stemming: the first STEM_CHARS letters.
+    stem_ends = np.minimum(ends, starts + STEM_CHARS)
+    stems = [joined[start:end] for start, end in zip(starts.tolist(), stem_ends.tolist(), strict=True)]
+    text_ends = np.cumsum([len(text_codes) + 1 for text_codes in folded])
+    bounds = [0, *np.searchsorted(starts, text_ends).tolist()]
+    return [stems[start:end] for start, end in pairwise(bounds)]
 
 
 def terms(text: str) -> list[str]:
     """Stems of the words of `text` that are not numbers and not too short."""
-    folded = fold(text)
-    words = _TERM_WORD.findall(folded)
-    if folded.isascii():  # no Arabic prefix to strip
-        return [word[:STEM_CHARS] for word in words]
-    return [stem(word) for word in words]
+    return _terms_of([text])[0]
 
 
 def canonical_number(written: str) -> str | None:
     """One spelling per quantity (14,000 = 14.000 = ١٤٠٠٠ -> 14000); None for small counts that say little."""
     written = replace_chars(written, _DIGITS)
     thousands = _THOUSANDS_GROUPS.fullmatch(written)
-    written = re.sub(r"[.,\u066c]", "", written) if thousands else written.replace(",", ".")
+    written = _THOUSANDS_SEPARATOR.sub("", written) if thousands else written.replace(",", ".")
     if "." in written:
         written = written.rstrip("0").rstrip(".")
     if len(written.lstrip("0")) < 2:
@@ -113,19 +163,22 @@ def canonical_number(written: str) -> str | None:
 
 
 def numbers(text: str) -> list[str]:
-    found = (canonical_number(match) for match in _NUMBER.findall(replace_chars(text, _DIGITS)))
+    # `_NUMBER` reads the digits and separators `_DIGITS` replaces as they are: `canonical_number` replaces them.
+    found = (canonical_number(match) for match in _NUMBER.findall(text))
     return [number for number in found if number is not None]
 
 
 def article_features(article: Article, embedding: np.ndarray | None = None) -> ArticleFeatures:
-    term_counts = Counter(terms(article.text))
-    for term in terms(article.title):
+    body_terms, title_terms = _terms_of([article.text, article.title])
+    term_counts = Counter(body_terms)
+    for term in title_terms:
         term_counts[term] += TITLE_WEIGHT
+    language_key = f"{article.language}:"
     return ArticleFeatures(
         language=article.language,
         entities=Counter(mention.entity_id for mention in article.entities),
         numbers=Counter(numbers(article.title) + numbers(article.text)),
-        terms=Counter({f"{article.language}:{term}": count for term, count in term_counts.items()}),
+        terms=Counter(dict(zip(map(language_key.__add__, term_counts), term_counts.values(), strict=True))),
         embedding=embedding,
     )
 
