@@ -22,6 +22,18 @@ BULK_SECONDS = Histogram(
     "duration of one Elasticsearch bulk request",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+BATCH_PHASE_SECONDS = Histogram(
+    "newsflow_batch_phase_seconds",
+    "duration of one phase of a batch",
+    ["phase"],  # enrich, index (every Elasticsearch request of the batch), publish (awaiting the broker)
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+ES_REQUEST_SECONDS = Histogram(
+    "newsflow_es_request_seconds",
+    "duration of one Elasticsearch request made while indexing a batch, retries included",
+    ["request"],  # the client method: bulk, search, msearch, ...
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 BULK_IN_FLIGHT = Gauge("newsflow_bulk_requests_in_flight", "bulk requests sent and not yet answered")
 CONSUMER_LAG = Gauge(
     "newsflow_consumer_lag",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import faust
+import pytest
 
 from newsflow import metrics
 from newsflow.models import SourceMessage
 from newsflow.settings import Settings
-from newsflow.worker.app import PartitionPauser, Retry, broker_credentials, retry_not_before, source_message
+from newsflow.worker.app import PartitionPauser, PhaseClock, Retry, broker_credentials, retry_not_before, source_message
 
 
 def event(topic: str, partition: int, offset: int, headers: list[tuple[str, bytes]] | None = None) -> SimpleNamespace:
@@ -64,3 +66,19 @@ def test_kafka_credentials_of_the_worker() -> None:
     )
     assert isinstance(scram, faust.SASLCredentials) and scram.ssl_context is not None
     assert (scram.username, scram.password, scram.mechanism.value) == ("w", "p", "SCRAM-SHA-512")
+
+
+def test_each_phase_of_a_batch_is_timed_into_its_log_line_and_histogram() -> None:
+    def observed(phase: str) -> float:
+        return metrics.BATCH_PHASE_SECONDS.labels(phase)._sum.get()
+
+    before = {phase: observed(phase) for phase in ("enrich", "index")}
+    phases = PhaseClock()
+    with phases.timing("enrich"):
+        time.sleep(0.02)
+    with pytest.raises(RuntimeError), phases.timing("index"):
+        raise RuntimeError("a failed phase is timed too")
+    assert phases.seconds["enrich"] >= 0.02 and 0 <= phases.seconds["index"] < phases.seconds["enrich"]
+    assert str(phases).startswith("enrich 0.0") and ", index 0.00s" in str(phases)
+    assert observed("enrich") - before["enrich"] == pytest.approx(phases.seconds["enrich"])
+    assert observed("index") > before["index"]

@@ -139,6 +139,7 @@ class BulkSender:
     async def call(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
         """Call Elasticsearch until it answers; any other error status is raised."""
         attempt = 0
+        started = time.perf_counter()
         try:
             while True:
                 try:
@@ -155,6 +156,7 @@ class BulkSender:
                 metrics.RETRIES.labels("request").inc()
                 await self._backoff(attempt, why)
         finally:
+            metrics.ES_REQUEST_SECONDS.labels(method.__name__).observe(time.perf_counter() - started)
             if attempt:
                 self._gate.open()
 

@@ -18,10 +18,11 @@ Where a message ends when something fails:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -212,8 +213,11 @@ class BatchProcessor:
         messages = list(attempts)
         for topic, count in Counter(event.message.topic for event in events).items():
             metrics.MESSAGES_CONSUMED.labels(topic).inc(count)
-        enriched = await self._enrich(messages)
-        report = await self._until_done("indexing", lambda: self._indexer.index_batch(enriched.articles))
+        phases = PhaseClock()
+        with phases.timing("enrich"):
+            enriched = await self._enrich(messages)
+        with phases.timing("index"):
+            report = await self._until_done("indexing", lambda: self._indexer.index_batch(enriched.articles))
         letters = enriched.dead_letters + report.dead_letters
         retries = []
         now = datetime.now(UTC)
@@ -224,10 +228,11 @@ class BatchProcessor:
             else:
                 exhausted = PermanentError("retries_exhausted", f"after {attempt - 1} retry rounds: {error}", "index")
                 letters.append(DeadLetter(article.source, exhausted, now))
-        await self._until_done("publishing", lambda: self._publish(letters, retries, report.documents))
+        with phases.timing("publish"):
+            await self._until_done("publishing", lambda: self._publish(letters, retries, report.documents))
         self._account(events, letters, retries, report)
         log.info(
-            "batch of %d: %d indexed (%d near duplicates), %d syndicated, %d dead-lettered, %d to retry in %.2fs",
+            "batch of %d: %d indexed (%d near duplicates), %d syndicated, %d dead-lettered, %d to retry in %.2fs (%s)",
             len(events),
             report.indexed,
             report.near_duplicates,
@@ -235,6 +240,7 @@ class BatchProcessor:
             len(letters),
             len(retries),
             time.perf_counter() - started,
+            phases,
         )
 
     async def _until_done(self, what: str, operation: Callable[[], Awaitable[ResultT]]) -> ResultT:
@@ -318,6 +324,25 @@ class BatchProcessor:
             highwater = self._app.consumer.highwater(tp)
             if highwater is not None:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(highwater - offset - 1, 0))
+
+
+class PhaseClock:
+    """Seconds per phase of one batch, for its log line and the phase histogram."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def timing(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = time.perf_counter() - started
+            metrics.BATCH_PHASE_SECONDS.labels(phase).observe(self.seconds[phase])
+
+    def __str__(self) -> str:
+        return ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in self.seconds.items())
 
 
 def faust_app(settings: Settings, app_id: str, **options: Any) -> faust.App:
