@@ -85,9 +85,9 @@ READER_ADDRESS = {
         "id": "anda kamu kami",
     }.items()
 }
-# A run of letters of the line that is one of its language's reader-address words: most lines have none.
-_READER_ADDRESS_RUN = {
-    language: re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![^\W_])")
+# A reader-address word at the end of a run of letters and digits (`_addresses_reader` checks the start).
+_READER_ADDRESS_END = {
+    language: re.compile("(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![^\W_])")
     for language, words in READER_ADDRESS.items()
 }
 
@@ -130,7 +130,8 @@ _SCRIPT_NAMES = ["", *_SCRIPT_RANGES]
 # A dot between a word character and a letter, as in a domain (see _LINK); starts at the dot, which
 # the regex engine finds fast.
 _DOMAIN_DOT = re.compile(r"\.(?<=[\w-]\.)[a-z]")
-_NON_WORD_TOKEN = re.compile(r"(?<!\S)(?:[^\w\s]|_)+(?!\S)")  # a whitespace-separated token without letter or digit
+# A whitespace-separated token without letter or digit, after the space before it.
+_NON_WORD_TOKEN = re.compile(r"\s(?:[^\w\s]|_)+(?!\S)")
 _WORDS = re.compile(r"\w+")
 _DIGIT_RUN = re.compile(r"\d+")
 
@@ -215,7 +216,8 @@ def _word_count(text: str, tokens: int) -> int:
     """Words of a text of `tokens` whitespace-separated tokens: those with a letter or digit, counting runs
     of CJK/Thai-like characters (no spaces between words) as two characters a word."""
     if not _UNSPACED_LETTERS.search(text):
-        return tokens - len(_NON_WORD_TOKEN.findall(text))
+        # Preceded by a space, the first token is matched too; patterns starting with a lookbehind run slower.
+        return tokens - len(_NON_WORD_TOKEN.findall(" " + text))
     count = 0
     for token in text.split():
         unspaced = len(_UNSPACED_LETTERS.findall(token))
@@ -252,11 +254,22 @@ def _stopword_density(folded: list[str], bare: list[str], stoplist: str | None) 
 def _reader_address_share(text: str, language: str) -> float:
     pronouns = READER_ADDRESS.get(language)
     # A pronoun found below is always a whole run of letters of the line: most lines have none.
-    if not pronouns or not _READER_ADDRESS_RUN[language].search(text.casefold()):
+    if not pronouns or not _addresses_reader(text.casefold(), language):
         return 0.0
     tokens = [_bare(token.split("'")[0].split("’")[0]) for token in _QUOTED.sub(" ", text).split()]
     tokens = [token for token in tokens if token]
     return sum(1 for token in tokens if token in pronouns) / len(tokens) if tokens else 0.0
+
+
+def _addresses_reader(folded: str, language: str) -> bool:
+    """Is a reader-address word of the language a whole run of letters and digits of the case-folded text?"""
+    # The regex engine skips fast to a word's first letter; a lookbehind for the run's start would
+    # make it try every position.
+    for match in _READER_ADDRESS_END[language].finditer(folded):
+        start = match.start()
+        if not start or not folded[start - 1].isalnum():
+            return True
+    return False
 
 
 def _document_language(lines: list[str], language: str) -> str:
