@@ -15,40 +15,42 @@ from typing import NamedTuple
 
 DEMONYMS_FILE = Path(__file__).resolve().parent / "data" / "demonyms_en.txt"
 
+# The shapes are searched in the text behind a newline (`_lined`), and a line starts after "\n", not at `^`:
+# the regex engine skips from newline to newline where it tries `^` at every character. Likewise a
+# lookbehind comes after the first character, a capital, which the engine skips to.
+
 # Results tables: "Reading 22 7 5 10", "NEW YORK 74 59 .556" (standings rows), "Montrose 2 Ross County 1"
 # (match line), "West Bromwich v Bolton" and "Fixtures: Birmingham v Barnsley , Leeds v Derby" (fixtures).
 _TEAM = r"[A-Z][\w.&'-]*(?: (?:[A-Z][\w.&'-]*|de|del|la|of))*"
 # Golf leaderboards: "291 Phillip Price 72 76 74 69", ", Adam Hunter 70 79 73": a player, not a team.
 _ROUNDS = r"(?: [6-8]\d){2,4}(?= ,| \(|$)"
-_GOLF_ROW = re.compile(rf"(?:^|, |\d{{3}} )({_TEAM}){_ROUNDS}", re.MULTILINE)
+_GOLF_ROW = re.compile(rf"(?:\n|, | (?<=\d{{3}} ))({_TEAM}){_ROUNDS}", re.MULTILINE)
 _STANDINGS_ROW = re.compile(
-    rf"^({_TEAM})(?!{_ROUNDS})(?:(?: \d{{1,3}}){{4}}| \d{{1,3}} \d{{1,3}} \.\d{{3}})", re.MULTILINE
+    rf"\n({_TEAM})(?!{_ROUNDS})(?:(?: \d{{1,3}}){{4}}| \d{{1,3}} \d{{1,3}} \.\d{{3}})", re.MULTILINE
 )
-_MATCH_LINE = re.compile(rf"^({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE)
-_FIXTURE_LINE = re.compile(rf"(?:^|[:,] )({_TEAM}) (?:v|vs) ({_TEAM})(?= [,.]|$)", re.MULTILINE)
+_MATCH_LINE = re.compile(rf"\n({_TEAM}) \d{{1,3}} ({_TEAM}) \d{{1,3}}(?!\S)")
+_FIXTURE_LINE = re.compile(rf"(?:\n|: |, )({_TEAM}) (?:v|vs) ({_TEAM})(?= [,.]|$)", re.MULTILINE)
 # "Colorado at St Louis": the visiting team, then the place of the game.
-_AWAY_LINE = re.compile(rf"^({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
+_AWAY_LINE = re.compile(rf"\n({_TEAM}) (?:at|AT) ({_TEAM})$", re.MULTILINE)
 # Datelines: "MANCHESTER , England 1996-08-31", "BONN 1996-08-30", "MADRID (Reuters) -".
-_DATELINE = re.compile(rf"^({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Reuters\))", re.MULTILINE)
+_DATELINE = re.compile(rf"\n({_TEAM})(?: ?, ({_TEAM}))? (?:\d{{4}}-\d\d-\d\d|\(Reuters\))")
 # Section slugs of wire headlines ("SOCCER - FRENCH LEAGUE", "COAL - ..."): a topic, not an organisation.
-_SLUG = re.compile(r"^([A-Z]+) - ", re.MULTILINE)
+_SLUG = re.compile(r"\n([A-Z]+) - ")
 # Wire sign-offs: "-- Moscow Newsroom +7 095 941 8520", "New York Newsdesk": the bureau is an organisation.
 _NEWSROOM = re.compile(rf"(?<![\w-])({_TEAM} News(?:room|desk))\b")
 # An initial and a surname is a person: "P. Simmons", "T.O'Gorman" (not "U.S. Open": one initial only).
-_INITIALLED_NAME = re.compile(r"(?<![\w.])[A-Z]\. ?[A-Z][a-z][\w'-]*(?: [A-Z][a-z][\w'-]*)?")
+_INITIALLED_NAME = re.compile(r"[A-Z](?<![\w.].)\. ?[A-Z][a-z][\w'-]*(?: [A-Z][a-z][\w'-]*)?")
 # Tournaments: "U.S. Open", "Asian Cup", "World Series of Golf"... MISC, as events are.
 _EVENT_WORDS = r"(?:Cup|Open|Championships?|Series|Trophy|Grand Prix)"
 _EVENT = re.compile(rf"(?<![\w-])((?:(?!The |A )[A-Z][\w.'-]* )+{_EVENT_WORDS}(?: of [A-Z]\w+)?)(?![\w-])")
 # Line-ups: "15 - Andre Joubert , 14 - James Small", "13 - Japie Mulder ( Joel Stransky )" (shirt number, name).
 _PLAYER = re.compile(
-    r"(?:^|[,;:] )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.(]|$)", re.MULTILINE
+    r"(?:\n|, |; |: )\d{1,2} - ([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|van|der|de|da|le))*)(?= [,;.(]|$)", re.MULTILINE
 )
 # Cricket scorecards: "Sohail c Croft b Gough 0", "Waqar Younis lbw b Gough 4": batsman, fielder, bowler.
-_DISMISSAL_LINE = re.compile(
-    rf"^({_TEAM})(?: c ({_TEAM}))?(?: lbw| st ({_TEAM}))? b ({_TEAM}) \d{{1,3}}(?!\S)", re.MULTILINE
-)
+_DISMISSAL_LINE = re.compile(rf"\n({_TEAM})(?: c ({_TEAM}))?(?: lbw| st ({_TEAM}))? b ({_TEAM}) \d{{1,3}}(?!\S)")
 # Goal scorers by country: "Panama - Jorge Luis Dely Valdes ( 50th )".
-_SCORER_LINE = re.compile(rf"^({_TEAM}) - ({_TEAM}) \( \d{{1,3}}(?:st|nd|rd|th)\b", re.MULTILINE)
+_SCORER_LINE = re.compile(rf"\n({_TEAM}) - ({_TEAM}) \( \d{{1,3}}(?:st|nd|rd|th)\b")
 
 
 class EntitySpan(NamedTuple):
@@ -80,21 +82,27 @@ _SHAPES = (
 
 def with_line_names(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
     """`spans` (a model's, or none) with the names of line layouts and the nationality words of `text`."""
-    slugs = {match.span(1) for match in _SLUG.finditer(text)}
+    lined = _lined(text)
+    slugs = {(match.start(1) - 1, match.end(1) - 1) for match in _SLUG.finditer(lined)}
     if slugs:
         spans = [span for span in spans if span.type != "ORG" or (span.start, span.end) not in slugs]
-    return _with_demonyms(_with_table_layout(spans, text), text)
+    return _with_demonyms(_with_table_layout(spans, lined), text)
 
 
-def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
+def _lined(text: str) -> str:
+    """`text` behind a newline, where the shapes are searched: offsets there are one more than in `text`."""
+    return "\n" + text
+
+
+def _with_table_layout(spans: list[EntitySpan], lined: str) -> list[EntitySpan]:
     """Teams of standings rows, match and fixture lines (ORG), players of line-ups (PER), places of
     datelines (LOC), newsrooms of sign-offs (ORG), initialled people (PER), golfers (PER), tournaments (MISC),
     in place of what the model made of them."""
     laid_out = [
-        EntitySpan(match.start(group), match.end(group), entity_type, by_layout=True)
+        EntitySpan(match.start(group) - 1, match.end(group) - 1, entity_type, by_layout=True)
         for pattern, types, needs in _SHAPES
-        if needs is None or any(word in text for word in needs)
-        for match in pattern.finditer(text)
+        if needs is None or any(word in lined for word in needs)
+        for match in pattern.finditer(lined)
         for group, entity_type in enumerate(types, start=1 if pattern.groups else 0)
         if match.start(group) >= 0
     ]
@@ -112,7 +120,7 @@ def _with_table_layout(spans: list[EntitySpan], text: str) -> list[EntitySpan]:
 
 # Capitalised words, and the next one when it is capitalised too ("South Korean"); a set lookup is
 # much faster than one regex alternative per nationality.
-_CAPITALISED = re.compile(r"(?<![\w-])([A-Z][\w']*)(?: ([A-Z][\w']*))?(?![\w-])")
+_CAPITALISED = re.compile(r"([A-Z](?<![\w-].)[\w']*)(?: ([A-Z][\w']*))?(?![\w-])")
 
 
 @cache
