@@ -5,7 +5,7 @@ import pytest
 from newsflow import paths
 from newsflow.models import Article, SourceMessage
 from newsflow.settings import Settings
-from newsflow.stages.boilerplate import SENTENCE_END, BoilerplateLearner, BoilerplateRemover
+from newsflow.stages.boilerplate import SENTENCE_END, BoilerplateLearner, BoilerplateRemover, line_key
 from newsflow.stages.normalise import normalise_text
 from tests.outlet_chrome import BODIES, FOOTER, with_footer
 
@@ -193,6 +193,21 @@ def test_footer_repeated_by_an_outlet_is_learned_and_removed():
     assert fourth.boilerplate_lines_removed == 1
     other_outlet = clean.clean(make_article(with_footer(BODIES[3]), outlet="Gazette", article_id="g0"))
     assert FOOTER in other_outlet.text
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Subscribe to our newsletter!", "Updated 12:05, 3 March 2024", "foo_bar\tbaz--QUX 007", "x", "", "... | ..."],
+)
+def test_an_ascii_line_has_the_key_of_its_words(line):
+    # ASCII lines take a faster path; a non-ASCII space (not a word character) sends the line down the other.
+    assert line_key(line) == line_key(line + "\u00a0")
+    assert line_key(line) == line_key(line.upper().replace("0", "9").replace(" ", "  "))
+
+
+def test_line_keys_stay_those_the_shared_state_holds():
+    assert line_key("Updated 12:05, 3 March 2024") == "f629d12a4243ade7"
+    assert line_key("تحديث 12:05، 3 مارس 2024") == "4ee7fd0b890f09d8"
 
 
 def test_redelivered_article_counts_once():
