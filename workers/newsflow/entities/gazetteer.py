@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 SOURCE = "table"
 _NO_PREFIX = frozenset({""})
 _LONGEST_PREFIX = max(map(len, PROCLITICS))
-# Bounds the memory of case judgements (a surface and its key take ~100 bytes).
-_JUDGED_SURFACES = 100_000
+# Bounds the memory of each cache of surfaces (an entry takes ~200 bytes); a stream's names are far fewer.
+_CACHED_SURFACES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +96,10 @@ class Gazetteer:
         self._patterns = [tuple(patterns) for patterns in patterns_by_key.values()]
         self._automaton = ahocorasick_rs.AhoCorasick(self._keys) if self._keys else None
         self.size = len(self._keys)
-        # Surfaces repeat from article to article ("Russia", "is"): each one's case is judged once.
-        self._accepting = lru_cache(maxsize=_JUDGED_SURFACES)(self._first_accepting)
+        # Surfaces repeat from article to article ("Russia", "is"): each one's case is judged once, and each
+        # name read by the model or from the layout ("Russian", "Reuters") is resolved once.
+        self._accepting = lru_cache(maxsize=_CACHED_SURFACES)(self._first_accepting)
+        self._resolved = lru_cache(maxsize=_CACHED_SURFACES)(self._resolve)
 
     def _first_accepting(self, key_index: int, prefix: str, surface: str) -> _Pattern | None:
         return next((pattern for pattern in self._patterns[key_index] if pattern.accepts(prefix, surface)), None)
@@ -113,25 +115,27 @@ class Gazetteer:
             return []
         # Views, not the arrays: a view's item is a Python int, ten times cheaper to read than an array's.
         original_starts, original_ends = memoryview(folded.starts), memoryview(folded.ends)
+        accepting, length = self._accepting, len(search)
         candidates = []
         for index, start, end in hits:
-            if end < len(search) and is_word_char(search[end]):
+            if end < length and is_word_char(search[end]):
                 continue
             # Back to the word's start, but no further than the longest attached prefix could reach.
             word_start = start
             while word_start and is_word_char(search[word_start - 1]) and start - word_start <= _LONGEST_PREFIX:
                 word_start -= 1
-            pattern = self._accepting(
-                index, search[word_start:start], text[original_starts[start] : original_ends[end - 1]]
-            )
+            pattern = accepting(index, search[word_start:start], text[original_starts[start] : original_ends[end - 1]])
             if pattern is not None:
                 # Sorted as they are: the longest first, then the leftmost; of hits on the same word, the
                 # longest alias (no two hits share a start and an end, so patterns are never compared).
                 candidates.append((word_start - end, word_start, start, end, pattern))
-        return _longest_first(candidates, len(search), original_starts, original_ends, text)
+        return _longest_first(candidates, length, original_starts, original_ends, text)
 
     def resolve(self, surface: str) -> Mention | None:
         """The table entry a whole surface form names (a model mention, say), if any."""
+        return self._resolved(surface)
+
+    def _resolve(self, surface: str) -> Mention | None:
         found = self.find(surface)
         if len(found) == 1 and found[0].start == 0 and found[0].end == len(surface.rstrip()):
             return found[0]
