@@ -215,11 +215,7 @@ def _line_scripts(texts: list[str]) -> tuple[str, list[str]]:
     width = len(_SCRIPT_NAMES)
     counts = np.bincount(line_of * width + scripts, minlength=len(texts) * width).reshape(len(texts), width)
     counts[:, 0] = 0  # letters of no script never win; argmax then takes the first script of the largest count
-
-    def most(row: np.ndarray) -> str:
-        return _SCRIPT_NAMES[int(row.argmax())]
-
-    return most(counts.sum(axis=0)), [most(row) for row in counts]
+    return _SCRIPT_NAMES[int(counts.sum(axis=0).argmax())], [_SCRIPT_NAMES[i] for i in counts.argmax(axis=1).tolist()]
 
 
 def _word_count(text: str, tokens: int) -> int:
