@@ -54,7 +54,8 @@ _DIGIT_CHARS = _code_points(str.isdigit)
 # Every combining character (accents, Arabic diacritics and hamza seats once NFKD has split them off).
 _COMBINING_CHARS = _code_points(unicodedata.combining)
 # Digit groups with inner separators: 14,000 / 14.000 / 27.25 / 2,5 (`\d` reads every script's digits).
-_NUMBER = re.compile(r"\d+(?:[.,\u066b\u066c]\d+)*")
+# `\d\d*`, not `\d+`: a pattern that starts with a character class lets the regex engine skip to digits.
+_NUMBER = re.compile(r"\d\d*(?:[.,\u066b\u066c]\d+)*")
 _THOUSANDS_GROUPS = re.compile(r"\d{1,3}(?:[.,\u066c]\d{3})+")
 _THOUSANDS_SEPARATOR = re.compile(r"[.,\u066c]")
 # Arabic-Indic and Persian digits read as ASCII digits; the Arabic decimal separator as a point.
