@@ -179,8 +179,7 @@ class Line:
     text: str
     unmarked: str  # the text without a leading list marker ("1.", "-", "•")
     folded: list[str]  # the tokens of `unmarked`, case-folded
-    bare: list[str]  # the folded tokens without surrounding punctuation
-    links: int  # bare tokens that are URLs, e-mail addresses, handles or domains
+    links: int  # tokens that are, without surrounding punctuation, URLs, e-mail addresses, handles or domains
     words: int
     ends_sentence: bool
     stoplist: str | None
@@ -248,13 +247,11 @@ def _stoplist(name: str) -> frozenset[str]:
     return frozenset(justext.get_stoplist(name))
 
 
-def _stopword_density(folded: list[str], bare: list[str], stoplist: str | None) -> float:
+def _stopword_density(folded: list[str], stoplist: str | None) -> float:
     if stoplist is None or not folded:
         return 0.0
     words = _stoplist(stoplist)
-    return sum(
-        1 for token, bare_token in zip(folded, bare, strict=True) if token in words or bare_token in words
-    ) / len(folded)
+    return sum(1 for token in folded if token in words or token.strip(_STRIP) in words) / len(folded)
 
 
 def _reader_address_share(text: str, language: str) -> float:
@@ -292,18 +289,17 @@ def _features(texts: list[str], language: str) -> list[Line]:
         unmarked = _LIST_MARKER.sub("", text)
         folded_text = unmarked.casefold()
         folded = folded_text.split()  # casefold adds no spaces: folded[i] is the i-th token of unmarked
-        bare = [token.strip(_STRIP) for token in folded]
-        links = sum(1 for token in bare if _LINK.match(token)) if _may_hold_links(folded_text) else 0
+        links = sum(1 for token in folded if _LINK.match(token.strip(_STRIP))) if _may_hold_links(folded_text) else 0
         line_language = language if script == main_script else _SCRIPT_LANGUAGE.get(script, "")
         stoplist = _STOPLIST_NAMES.get(line_language)
-        density = _stopword_density(folded, bare, stoplist)
+        density = _stopword_density(folded, stoplist)
         words = _word_count(unmarked, len(folded))
-        lines.append(Line(text, unmarked, folded, bare, links, words, _ends_sentence(text), stoplist, density))
+        lines.append(Line(text, unmarked, folded, links, words, _ends_sentence(text), stoplist, density))
     return lines
 
 
 def _may_hold_links(folded_text: str) -> bool:
-    """Could a bare token be a link (see _LINK)? Most lines cannot, and skip the per-token match."""
+    """Could a token be a link (see _LINK)? Most lines cannot, and skip the per-token match."""
     return "@" in folded_text or "#" in folded_text or "://" in folded_text or bool(_DOMAIN_DOT.search(folded_text))
 
 
@@ -330,14 +326,15 @@ def _is_title_case(tokens: list[str]) -> bool:
 
 def _is_chrome(line: Line) -> bool:
     """Lines that are never article text whatever surrounds them."""
+    # The folded tokens serve: case folding changes no digit or separator, and punctuation around a token
+    # (_STRIP) holds no digit.
     tokens, links, short = line.folded, line.links, line.words < SHORT_WORDS
     if "©" in line.text or not any(map(str.isalpha, line.text)):
         return True
     if links / len(tokens) >= LINK_SHARE or (links and short):
         return True
-    if short and sum(1 for token in line.bare if any(map(str.isdigit, token))) / len(tokens) >= DIGIT_SHARE:
+    if short and sum(1 for token in tokens if any(map(str.isdigit, token))) / len(tokens) >= DIGIT_SHARE:
         return True
-    # Case folding leaves separators as they are.
     separators = sum(map(_SEPARATORS.__contains__, tokens[1:]))
     return separators >= 2 and line.words <= MENU_ITEM_WORDS * (separators + 1)
 
