@@ -6,7 +6,7 @@ from newsflow.entities.aliases import load_entities, read_entity_file, shipped_f
 from newsflow.entities.arabic import fold_arabic
 from newsflow.entities.gazetteer import Gazetteer
 from newsflow.entities.layout import EntitySpan, with_line_names
-from newsflow.entities.normalise import fold
+from newsflow.entities.normalise import fold, fold_with_offsets
 
 SAME_ENTITY = {
     "org:islamic-state": ["ISIS", "IS", "ISIL", "Daesh", "Islamic State", "الدولة الإسلامية", "داعش"],
@@ -78,6 +78,18 @@ def test_empty_and_entity_free_texts(gazetteer):
     assert gazetteer.find("") == []
     assert gazetteer.find("   \n ") == []
     assert gazetteer.find("nothing to see here") == []
+
+
+def test_emoji_and_a_lone_surrogate_leave_the_names_around_them(gazetteer):
+    # A JSON string may escape a lone surrogate (a search query, say); emoji lie beyond 16 bits.
+    text = "Lavrov \ud800 ISIS \U0001f600 Moscow\udfff"
+    assert [(m.text, m.start) for m in gazetteer.find(text)] == [("Lavrov", 0), ("ISIS", 9), ("Moscow", 16)]
+    assert gazetteer.find("\ud800") == []
+
+
+def test_names_fold_as_texts_do():
+    for name in ["  Sergei\u00a0Lavrov ", "Straße-ÉTATS", "للأُمَمِ  المتحدةِ", "\ud800x\U0001f600", "", " - "]:
+        assert fold(name) == fold_with_offsets(name).text.strip()
 
 
 def test_offsets_always_slice_to_the_surface(gazetteer, tmp_path):

@@ -15,6 +15,7 @@ An alias shared by two entities is ambiguous and left to the model.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 SOURCE = "table"
 _NO_PREFIX = frozenset({""})
 _LONGEST_PREFIX = max(map(len, PROCLITICS))
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Bounds the memory of each cache of surfaces (an entry takes ~200 bytes); a stream's names are far fewer.
 _CACHED_SURFACES = 20_000
 
@@ -110,7 +112,10 @@ class Gazetteer:
             return []
         folded = fold_with_offsets(text)
         search = folded.text
-        hits = self._automaton.find_matches_as_indexes(search, overlapping=True)
+        try:
+            hits = self._automaton.find_matches_as_indexes(search, overlapping=True)
+        except UnicodeEncodeError:  # a lone surrogate (JSON escapes allow one): in no key, like any non-letter
+            hits = self._automaton.find_matches_as_indexes(_SURROGATE.sub("\ufffd", search), overlapping=True)
         if not hits:
             return []
         # Views, not the arrays: a view's item is a Python int, ten times cheaper to read than an array's.
