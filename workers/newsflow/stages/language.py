@@ -175,6 +175,8 @@ def _scripts(text: str) -> frozenset[str]:
         return _LATIN_ONLY if _ASCII_LETTER.search(sample) else frozenset()
     # One translate and a count per script: looking each letter up in Python cost more than the model.
     codes = sample.translate(_SCRIPT_TABLE)
+    if codes and codes.count(codes[0]) == len(codes):  # most paragraphs: no set of the codes needed
+        return frozenset({_SCRIPT_TABLE.names[codes[0]]})
     return frozenset(_SCRIPT_TABLE.names[code] for code in set(codes) if codes.count(code) >= SCRIPT_SHARE * len(codes))
 
 
