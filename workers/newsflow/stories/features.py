@@ -75,6 +75,7 @@ _PREFIX_LENGTHS = np.array([len(prefix) for prefix in _ARABIC_PREFIXES])
 _PREFIX_PAIRS = (_PREFIX_LETTERS[:, 0].astype(np.uint64) << 21) | _PREFIX_LETTERS[:, 1]
 _PREFIX_ORDER = np.argsort(_PREFIX_PAIRS)
 _SPACE = np.array([ord(" ")], dtype=np.uint32)  # between texts searched together
+_LAM = ord("ل")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,15 +136,17 @@ def _terms_of(texts: list[str]) -> list[list[str]]:
     starts, ends = edges[0::2], edges[1::2]
     kept = (ends - starts >= MIN_TERM_CHARS) & ~_DIGIT_CHARS[codes[starts]]
     starts, ends = starts[kept], ends[kept]
-    joined = codes.tobytes().decode("utf-32-le", "surrogatepass")
-    if "ل" in joined:  # every Arabic prefix has a lam
+    if (codes == _LAM).any():  # every Arabic prefix has one
         starts = _stem_starts(codes, starts, ends)
-    # Truncation stemming: the first STEM_CHARS letters.
-    stem_ends = np.minimum(ends, starts + STEM_CHARS)
-    stems = [joined[start:end] for start, end in zip(starts.tolist(), stem_ends.tolist(), strict=True)]
-    text_ends = np.cumsum([len(text_codes) + 1 for text_codes in folded])
-    bounds = [0, *np.searchsorted(starts, text_ends).tolist()]
-    return [stems[start:end] for start, end in pairwise(bounds)]
+    # Truncation stemming: the first STEM_CHARS letters. Those are kept and every other character becomes
+    # a space, so that `str.split` cuts the stems out in C.
+    stem_bounds = np.zeros(len(codes) + 1, dtype=np.int8)
+    stem_bounds[starts] = 1
+    stem_bounds[np.minimum(ends, starts + STEM_CHARS)] -= 1
+    in_stem = np.cumsum(stem_bounds[:-1], dtype=np.int8).view(bool)
+    spaced = np.where(in_stem, codes, _SPACE).tobytes().decode("utf-32-le", "surrogatepass")
+    text_starts = np.cumsum([0] + [len(text_codes) + 1 for text_codes in folded]).tolist()
+    return [spaced[start:end].split() for start, end in pairwise(text_starts)]
 
 
 def terms(text: str) -> list[str]:
