@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ MODEL_SOURCE = "model"
 _POSSESSIVE = re.compile(r"'s?$")
 
 
+@lru_cache(maxsize=20_000)  # names recur from article to article
 def unknown_entity_key(surface: str, entity_type: str) -> str:
     """`<type>:<slug>` of a name the table does not know, the same for its spelling variants.
 

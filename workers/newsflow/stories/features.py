@@ -20,6 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -58,6 +59,7 @@ _COMBINING_CHARS = _code_points(unicodedata.combining)
 _NUMBER = re.compile(r"\d\d*(?:[.,\u066b\u066c]\d+)*")
 _THOUSANDS_GROUPS = re.compile(r"\d{1,3}(?:[.,\u066c]\d{3})+")
 _THOUSANDS_SEPARATOR = re.compile(r"[.,\u066c]")
+_CACHED_NUMBERS = 50_000  # written numbers whose canonical form is kept (~200 bytes each)
 # Arabic-Indic and Persian digits read as ASCII digits; the Arabic decimal separator as a point.
 _DIGITS = {
     **{chr(0x0660 + i): str(i) for i in range(10)},
@@ -154,6 +156,7 @@ def terms(text: str) -> list[str]:
     return _terms_of([text])[0]
 
 
+@lru_cache(maxsize=_CACHED_NUMBERS)  # years, counts and amounts recur from article to article
 def canonical_number(written: str) -> str | None:
     """One spelling per quantity (14,000 = 14.000 = ١٤٠٠٠ -> 14000); None for small counts that say little."""
     written = replace_chars(written, _DIGITS)
