@@ -74,25 +74,26 @@ for _code, _fold in enumerate(_BMP_FOLDS):
 del _BMP_FOLDS
 
 
-def _spread_folds(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(code points of every character's fold, spaces not yet collapsed; the text index each comes from)."""
+def _spread_folds(text: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(code points of every character's fold, spaces not yet collapsed; the text index each comes from;
+    whether a character folds to nothing, as the deleted marks do)."""
     text_codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if text_codes.size and int(text_codes.max()) >= _BMP:  # rare (emoji): per-character tables
         lengths = np.frombuffer(text.translate(_FOLD_LENGTHS).encode("latin-1"), dtype=np.uint8)
         spread = text.translate(_FOLDS).encode("utf-32-le", "surrogatepass")
-        return np.frombuffer(spread, dtype=np.uint32), np.repeat(np.arange(len(text)), lengths)
+        return np.frombuffer(spread, dtype=np.uint32), np.repeat(np.arange(len(text)), lengths), not lengths.all()
     lengths = _BMP_FOLD_LENGTHS[text_codes]
     if (lengths == 1).all():  # most texts: one folded character per character, nothing to spread
-        return _BMP_FOLD_CODES[text_codes, 0], np.arange(len(text))
+        return _BMP_FOLD_CODES[text_codes, 0], np.arange(len(text)), False
     sources = np.repeat(np.arange(len(text)), lengths)
     # Output k is character `within[k]` of its source's fold.
     within = np.arange(len(sources)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return _BMP_FOLD_CODES[text_codes[sources], within], sources
+    return _BMP_FOLD_CODES[text_codes[sources], within], sources, not lengths.all()
 
 
 def fold_with_offsets(text: str) -> FoldedText:
     # Whole-text numpy index arithmetic: a Python loop per character cost ~1 ms per article.
-    codes, sources = _spread_folds(text)
+    codes, sources, dropped = _spread_folds(text)
     # A space survives only after a non-space: runs collapse to one, leading spaces go.
     spaces = codes == ord(" ")
     keep = ~spaces
@@ -101,10 +102,11 @@ def fold_with_offsets(text: str) -> FoldedText:
     ends = starts + 1
     folded = codes[keep].tobytes().decode("utf-32-le", "surrogatepass")
     # A dropped mark still belongs to the letter before it, so a span never splits a letter from its marks.
-    for mark in _DELETED_MARK.finditer(text):
-        before = int(np.searchsorted(starts, mark.start()))
-        if before and folded[before - 1] != " ":
-            ends[before - 1] = mark.start() + 1
+    if dropped:
+        marks = [mark.start() for mark in _DELETED_MARK.finditer(text)]
+        for before, mark in zip(np.searchsorted(starts, marks).tolist(), marks, strict=True):
+            if before and folded[before - 1] != " ":
+                ends[before - 1] = mark + 1
     return FoldedText(folded, starts, ends)
 
 
