@@ -1,5 +1,5 @@
-"""NearDuplicates' stored candidates: one search per group of articles gives each article what its own
-search would (its first CANDIDATES_PER_ARTICLE matches in index order, itself excluded)."""
+"""NearDuplicates' stored candidates: one search per group of articles gives each article the
+CANDIDATES_PER_ARTICLE stored signatures sharing the most bands with it, ties in index order, itself excluded."""
 
 from __future__ import annotations
 
@@ -50,25 +50,30 @@ class Sender:
         return await method(**kwargs)
 
 
-def own_search(entries: list[tuple[str, list[str]]], signed: Article) -> list[str]:
-    """What the article's own search returned: its first matches in index order, itself excluded."""
+def best_matches(entries: list[tuple[str, list[str]]], signed: Article) -> list[str]:
+    """The stored entries sharing the most bands with the article, ties in index order, itself excluded."""
     bands = set(signed.signature.bands)
-    matches = [entry_id for entry_id, entry_bands in entries if bands & set(entry_bands) and entry_id != signed.id]
-    return matches[: dedup.CANDIDATES_PER_ARTICLE]
+    shared = [(len(bands & set(entry_bands)), entry_id) for entry_id, entry_bands in entries if entry_id != signed.id]
+    ranked = sorted((item for item in shared if item[0]), key=lambda item: -item[0])  # stable: index order
+    return [entry_id for _, entry_id in ranked[: dedup.CANDIDATES_PER_ARTICLE]]
 
 
-@pytest.mark.parametrize("search_hits", [10_000, 60, 25])  # always > CANDIDATES_PER_ARTICLE
-def test_each_article_gets_the_candidates_of_its_own_search(monkeypatch, search_hits) -> None:
+# Below a group's matches (cut off: the group searches again in halves), above any one article's (52 at most).
+@pytest.mark.parametrize("search_hits", [10_000, 100, 60])
+def test_each_article_gets_the_stored_signatures_sharing_most_bands_with_it(monkeypatch, search_hits) -> None:
     monkeypatch.setattr(dedup, "SEARCH_HITS", search_hits)
     monkeypatch.setattr(dedup, "MAX_TERMS", 9)  # three articles of three bands a group
     rng = random.Random(8)
+    # Many entries share one band with an article; late in the index, a few share two or three.
     entries = [(f"s{i}", [f"b{rng.randrange(12)}", f"c{rng.randrange(40)}"]) for i in range(300)]
+    entries += [(f"t{i}", [f"b{i % 12}", f"c{i}", f"c{i + 1}"][: 2 + i % 2]) for i in (3, 5, 7, 50, 51, 400)]
     articles = [article(f"s{i}", [f"b{i % 12}", f"c{i}", f"c{i + 1}"]) for i in (3, 5, 7, 50, 51, 400, 401)]
     stored = StoredSignatures(entries)
     near = NearDuplicates(Sender(stored), Settings())  # type: ignore[arg-type]
     found = asyncio.run(near._stored_candidates(articles))
     for signed in articles:
-        assert [original for original, _ in found[signed.id]] == own_search(entries, signed), signed.id
+        assert [original for original, _ in found[signed.id]] == best_matches(entries, signed), signed.id
+    assert [original for original, _ in found["s3"][:1]] == ["t3"], "the entry sharing all three bands comes first"
     # one search per group of three articles, more where hits were cut off
     assert stored.searches == 3 if search_hits == 10_000 else stored.searches > 3
 
