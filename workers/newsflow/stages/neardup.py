@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import operator
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -31,6 +32,10 @@ CANDIDATE_JACCARD = 0.3
 # tests/unit/stages/test_neardup.py checks the values against datasketch's MinHash.
 _SHA1_WORDS = 5
 _EMPTY_HASH = np.uint32(0xFFFFFFFF)
+# Hash objects made and read by map: no Python step per shingle or band.
+_SHA1_DIGEST = type(hashlib.sha1()).digest
+_BAND_HASH = partial(hashlib.blake2b, digest_size=8)
+_BAND_HEXDIGEST = type(hashlib.blake2b()).hexdigest
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,9 @@ class NearDuplicateSigner:
         self.shingle_size = shingle_size
         # datasketch picks the band layout (b bands of r rows) that best separates `candidate_jaccard`.
         lsh = MinHashLSH(threshold=candidate_jaccard, num_perm=num_perm)
-        self._band_ranges = [(band * lsh.r, (band + 1) * lsh.r) for band in range(lsh.b)]
+        # Band i is hashvalues[i*r : (i+1)*r], as bytes of the little-endian uint32 values.
+        self._band_bytes = [slice(4 * band * lsh.r, 4 * (band + 1) * lsh.r) for band in range(lsh.b)]
+        self._band_prefixes = [f"{band}:" for band in range(lsh.b)]
         self._multipliers, self._offsets = MinHash(num_perm=num_perm).permutations
 
     def sign_many(self, texts: list[str]) -> list[Signature]:
@@ -87,16 +94,17 @@ class NearDuplicateSigner:
         if not shingle_set:
             hashvalues = np.full(self.num_perm, _EMPTY_HASH)
         else:
-            digests = np.frombuffer(b"".join([hashlib.sha1(shingle).digest() for shingle in shingle_set]), "<u4")
-            hashes = _fmix32(digests[::_SHA1_WORDS].astype(np.uint32))
-            hashvalues = (hashes[:, None] * self._multipliers + self._offsets).min(axis=0)
+            digests = np.frombuffer(b"".join(map(_SHA1_DIGEST, map(hashlib.sha1, shingle_set))), "<u4")
+            hashes = _fmix32(digests[::_SHA1_WORDS])
+            permuted = np.multiply.outer(hashes, self._multipliers)
+            permuted += self._offsets
+            hashvalues = permuted.min(axis=0)
         return Signature(hashvalues, len(shingle_set), self._bands(hashvalues))
 
     def _bands(self, hashvalues: np.ndarray) -> list[str]:
-        return [
-            f"{band}:{hashlib.blake2b(hashvalues[start:end].astype('<u4').tobytes(), digest_size=8).hexdigest()}"
-            for band, (start, end) in enumerate(self._band_ranges)
-        ]
+        values = hashvalues.astype("<u4").tobytes()
+        hexdigests = map(_BAND_HEXDIGEST, map(_BAND_HASH, map(values.__getitem__, self._band_bytes)))
+        return list(map(operator.add, self._band_prefixes, hexdigests))
 
 
 @cache

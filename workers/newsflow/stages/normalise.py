@@ -24,6 +24,7 @@ _ANY_DROPPED = re.compile("[" + "".join(re.escape(chr(code)) for code in _DROP) 
 _SPACES = re.compile(r"[^\S\n]+")
 _LINE_EDGE_SPACES = re.compile(r" ?\n ?")  # once spaces are collapsed, what strips every line
 _BLANK_LINES = re.compile(r"\n{3,}")
+_OTHER_SPACE = re.compile(r"[^\S\n ]")  # whitespace but a space or a newline
 
 
 def normalise_text(text: str) -> str:
@@ -31,8 +32,16 @@ def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     if _ANY_DROPPED.search(text):
         text = text.translate(_DROP)
-    text = _LINE_EDGE_SPACES.sub("\n", _SPACES.sub(" ", text))
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    # Most texts are spaced regularly already, and the passes would rewrite every space to change nothing.
+    if not _regularly_spaced(text):
+        text = _BLANK_LINES.sub("\n\n", _LINE_EDGE_SPACES.sub("\n", _SPACES.sub(" ", text)))
+    return text.strip()
+
+
+def _regularly_spaced(text: str) -> bool:
+    """Words apart by single spaces, lines by one or two newlines, no line starting or ending in a space:
+    what collapsing spaces and blank lines leaves unchanged."""
+    return not ("  " in text or " \n" in text or "\n " in text or "\n\n\n" in text or _OTHER_SPACE.search(text))
 
 
 def normalise(article: Article) -> Article:

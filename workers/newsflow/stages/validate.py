@@ -24,13 +24,10 @@ def parse_message(message: SourceMessage, *, max_message_bytes: int, max_body_ch
             "message_too_large", f"{len(message.value)} bytes exceeds max_message_bytes={max_message_bytes}", STAGE
         )
     try:
-        text = message.value.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PermanentError("invalid_encoding", f"not UTF-8: {exc}", STAGE) from None
-    try:
-        payload = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise PermanentError("invalid_json", str(exc), STAGE) from None
+        # orjson reads the UTF-8 itself (a str would be encoded back to UTF-8 for it); the text says why not.
+        payload = orjson.loads(message.value)
+    except orjson.JSONDecodeError:
+        payload = _payload_of_text(message.value)
     if not isinstance(payload, dict):
         raise PermanentError("schema_violation", f"expected a JSON object, got {type(payload).__name__}", STAGE)
     # The fast validator accepts the usual, valid message; jsonschema's best match says why one is refused.
@@ -47,6 +44,18 @@ def parse_message(message: SourceMessage, *, max_message_bytes: int, max_body_ch
             "body_too_long", f"body has {len(payload['body'])} characters, max_body_chars={max_body_chars}", STAGE
         )
     return _article_from_payload(payload, message)
+
+
+def _payload_of_text(value: bytes) -> Any:
+    """The JSON of `value` read as text, or a PermanentError saying why it is not UTF-8 or not JSON."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PermanentError("invalid_encoding", f"not UTF-8: {exc}", STAGE) from None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise PermanentError("invalid_json", str(exc), STAGE) from None
 
 
 def _article_from_payload(payload: dict[str, Any], message: SourceMessage) -> Article:
