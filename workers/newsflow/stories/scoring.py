@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from itertools import repeat
 from operator import mul
 
@@ -34,8 +35,10 @@ ARTICLE_TERMS = 40
 STORY_TERMS = 200
 STORY_KEYS = 200  # entities and numbers kept per story
 SIGNALS = ("entities", "numbers", "terms", "embedding")
-KeyOf = Callable[[str], str]  # an item (entity id, number, term) -> its key in the frequency space
 Vector = tuple[dict[str, float], float]  # weight per item, and the sum of their squares
+# A story's items for one signal, their keys in the frequency space, and the share of the story's
+# articles (of those in the language, for terms) carrying each.
+Shares = tuple[list[str], list[str], list[float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +86,15 @@ class DocumentFrequencies:
         self.max_keys = max_keys
         self._pending_documents = 0
         self._pending: Counter[str] | None = Counter() if record_changes else None
+        self._idf_of_count = _IdfOfCount(self)
         self._changed()
 
     def _changed(self) -> None:
-        # A new version, so that weights computed from these frequencies know when they are stale; the
-        # idf of each key is computed once per version (a batch's stories share most of their keys).
+        # A new version, so that weights computed from these frequencies know when they are stale. The idf
+        # depends on a key's count alone, so it is computed once per count and version: the keys of a
+        # batch's stories have a few hundred distinct counts, and each key's count is a lookup in C.
         self.version = object()
-        self._idf: dict[str, float] = {}
+        self._idf_of_count.clear()
 
     def add(self, keys: Iterable[str]) -> None:
         distinct = set(keys)
@@ -104,10 +109,11 @@ class DocumentFrequencies:
 
     def idf(self, key: str) -> float:
         """Smoothed inverse document frequency: 1 for a key in every article, higher for rarer keys."""
-        idf = self._idf.get(key)
-        if idf is None:
-            idf = self._idf[key] = math.log((1 + self.documents) / (1 + self._counts.get(key, 0))) + 1.0
-        return idf
+        return self._idf_of_count[self._counts.get(key, 0)]
+
+    def idfs(self, keys: Iterable[str]) -> Iterator[float]:
+        """The idf of each key (as `idf`), without a Python call per key."""
+        return map(self._idf_of_count.__getitem__, map(self._counts.get, keys, repeat(0)))
 
     def pending_changes(self) -> tuple[int, Counter[str]]:
         """Articles added since the changes last acknowledged, and their key counts (a copy)."""
@@ -126,6 +132,18 @@ class DocumentFrequencies:
         self.documents = documents + self._pending_documents
         self._counts = merged_counts(counts, self._pending or {}, self.max_keys)
         self._changed()
+
+
+class _IdfOfCount(dict[int, float]):
+    """The idf of a key counted in so many articles, under the current frequencies; computed on first lookup."""
+
+    def __init__(self, frequencies: DocumentFrequencies) -> None:
+        super().__init__()
+        self._frequencies = frequencies
+
+    def __missing__(self, count: int) -> float:
+        idf = self[count] = math.log((1 + self._frequencies.documents) / (1 + count)) + 1.0
+        return idf
 
 
 def bounded_counts(counts: Counter[str], max_keys: int) -> Counter[str]:
@@ -185,10 +203,13 @@ class Story:
     # `weighted_at`: an article is scored against many stories, and a story against many articles.
     weighted: dict[str, Vector] = field(default_factory=dict, repr=False, compare=False)
     weighted_at: object = field(default=None, repr=False, compare=False)
+    # What those weights are computed from, per signal until the story changes (not with every version).
+    shares: dict[str, Shares] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, features: ArticleFeatures, key_terms: list[str], outlet: str, seen_at: datetime) -> None:
         """Fold one article into the aggregate (the same arithmetic as the index's update script)."""
         self.weighted_at = None
+        self.shares = {}
         self.article_count += 1
         self.first_seen = min(self.first_seen, seen_at)
         self.last_seen = max(self.last_seen, seen_at)
@@ -217,6 +238,7 @@ class Story:
             language_counts=Counter(self.language_counts),
             outlets=set(self.outlets),
             weighted=dict(self.weighted),
+            shares=dict(self.shares),
         )
 
 
@@ -243,18 +265,19 @@ class StoryScorer:
 
     def key_terms(self, features: ArticleFeatures) -> list[str]:
         """The article's most distinctive terms (tf-idf), the ones it contributes to a story."""
-        return _strongest(self._weights(features.terms, str))
+        return _strongest(self._weights(features.terms, features.terms))
 
     def article_vectors(self, features: ArticleFeatures) -> ArticleVectors:
         """The article's side of every comparison, under the current document frequencies."""
         terms = None
         if features.terms:
-            term_weights = self._weights(features.terms, str)
+            term_weights = self._weights(features.terms, features.terms)
             terms = _vector({term: term_weights[term] for term in _strongest(term_weights)})
+        entities, numbers = features.entities, features.numbers
         return ArticleVectors(
             features,
-            _vector(self._weights(features.entities, entity_key)) if features.entities else None,
-            _vector(self._weights(features.numbers, number_key)) if features.numbers else None,
+            _vector(self._weights(entities, map(entity_key, entities))) if entities else None,
+            _vector(self._weights(numbers, map(number_key, numbers))) if numbers else None,
             terms,
         )
 
@@ -285,10 +308,11 @@ class StoryScorer:
         # Only the signals the model weighs (entity ids, for one, only across languages without embeddings).
         return model.probability(self.signals(article, story, model.weights))
 
-    def _weights(self, counts: Mapping[str, float], key: KeyOf) -> dict[str, float]:
-        """Sublinear term frequency x idf."""
-        idf = self.frequencies.idf
-        return {item: (1.0 + math.log(count)) * idf(key(item)) for item, count in counts.items() if count > 0}
+    def _weights(self, counts: Mapping[str, int], keys: Iterable[str]) -> dict[str, float]:
+        """Sublinear term frequency x idf, per item of `counts` (occurrences, so at least 1); `keys`: the
+        items' keys in the frequency space, in the same order."""
+        weights = map(mul, map(_sublinear_tf, counts.values()), self.frequencies.idfs(keys))
+        return dict(zip(counts, weights, strict=True))
 
     def _story_vector(self, story: Story, signal: str) -> Vector:
         """The story's weighted keys for a signal (`terms:<language>`: its key terms in that language):
@@ -296,19 +320,33 @@ class StoryScorer:
         if story.weighted_at is not self.frequencies.version:
             story.weighted.clear()
             story.weighted_at = self.frequencies.version
-        if signal not in story.weighted:
-            idf = self.frequencies.idf
-            if signal == "entities":
-                counts, members, key = story.entities, story.article_count, entity_key
-            elif signal == "numbers":
-                counts, members, key = story.numbers, story.article_count, number_key
-            else:
-                language = signal.removeprefix("terms:")
-                prefix = f"{language}:"
-                counts = {term: count for term, count in story.terms.items() if term.startswith(prefix)}
-                members, key = story.language_counts[language], str
-            story.weighted[signal] = _vector({item: count / members * idf(key(item)) for item, count in counts.items()})
-        return story.weighted[signal]
+        vector = story.weighted.get(signal)
+        if vector is None:
+            shares = story.shares.get(signal)
+            if shares is None:
+                shares = story.shares[signal] = _story_shares(story, signal)
+            items, keys, item_shares = shares
+            vector = _vector(dict(zip(items, map(mul, item_shares, self.frequencies.idfs(keys)), strict=True)))
+            story.weighted[signal] = vector
+        return vector
+
+
+def _story_shares(story: Story, signal: str) -> Shares:
+    if signal == "entities":
+        counts, members, keys = story.entities, story.article_count, list(map(entity_key, story.entities))
+    elif signal == "numbers":
+        counts, members, keys = story.numbers, story.article_count, list(map(number_key, story.numbers))
+    else:
+        language = signal.removeprefix("terms:")
+        prefix = f"{language}:"
+        counts = {term: count for term, count in story.terms.items() if term.startswith(prefix)}
+        members, keys = story.language_counts[language], list(counts)
+    return list(counts), keys, [count / members for count in counts.values()]
+
+
+@cache  # counts are small numbers, met over and over
+def _sublinear_tf(count: int) -> float:
+    return 1.0 + math.log(count)
 
 
 def _strongest(weights: dict[str, float]) -> list[str]:
@@ -316,7 +354,7 @@ def _strongest(weights: dict[str, float]) -> list[str]:
 
 
 def _vector(weights: dict[str, float]) -> Vector:
-    return weights, sum(w * w for w in weights.values())
+    return weights, sum(map(mul, weights.values(), weights.values()))
 
 
 def _cosine(article: Vector, story: Vector) -> float:
