@@ -70,6 +70,9 @@ class Article:
     languages: list[str] = field(default_factory=list)
     title_language: str = "und"
     content_hash: str = ""
+    # The text's words case-folded, one space apart, in UTF-8 (fingerprint): the content hash is taken of
+    # them and the near-duplicate shingles are cut from them.
+    folded_words: bytes | None = None
     boilerplate_lines_removed: int = 0
     entities: list[Mention] = field(default_factory=list)
     signature: Signature | None = None  # MinHash for near-duplicate search

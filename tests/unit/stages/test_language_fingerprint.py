@@ -2,7 +2,7 @@ import importlib
 
 import pytest
 
-from newsflow.stages.fingerprint import content_hash
+from newsflow.stages.fingerprint import content_hash, folded_words
 from newsflow.stages.language import UNDETERMINED, detect_document, detect_text
 
 SENTENCES = {
@@ -43,8 +43,15 @@ def test_gibberish_is_undetermined_rather_than_guessed():
 def test_content_hash_ignores_case_spacing_and_punctuation_but_not_words():
     original = "ISIS and al-Qaeda may merge, the FSB said.\n\nMore follows."
     reformatted = "isis  and al qaeda may merge the fsb said more follows"
-    assert content_hash(original) == content_hash(reformatted)
-    assert content_hash(original) != content_hash(original.replace("merge", "split"))
+    assert content_hash(folded_words(original)) == content_hash(folded_words(reformatted))
+    assert content_hash(folded_words(original)) != content_hash(folded_words(original.replace("merge", "split")))
+
+
+def test_folded_words_of_ascii_text_are_those_of_any_other_text():
+    ascii_text = "Al-Qaeda's  FSB_unit\tsaid: 42!\n"
+    assert folded_words(ascii_text) == b"al qaeda s fsb_unit said 42"
+    assert folded_words(ascii_text + "Straße ÉTÉ") == "al qaeda s fsb_unit said 42 strasse été".encode()
+    assert folded_words("") == folded_words(" -- ") == b""
 
 
 # Languages of international news; their sentences are spaCy's own examples (installed with spaCy,

@@ -9,13 +9,23 @@ from newsflow.models import Article
 
 # Case, punctuation and spacing differ between syndicated copies of one text; words do not.
 _WORDS = re.compile(r"\w+")
+# An ASCII text's words by translating its bytes: word characters (\w) lowered, every other one a space.
+_ASCII_WORD_BYTES = bytes(ord(char.lower()) if _WORDS.fullmatch(char) else 32 for char in map(chr, range(128))).ljust(256)
 
 
-def content_hash(text: str) -> str:
-    words = _WORDS.findall(text.casefold())
-    return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()[:32]
+def folded_words(text: str) -> bytes:
+    """The words of `text` case-folded, one space apart, in UTF-8."""
+    if text.isascii():
+        return b" ".join(text.encode("ascii").translate(_ASCII_WORD_BYTES).split())
+    return " ".join(_WORDS.findall(text.casefold())).encode("utf-8")
+
+
+def content_hash(words: bytes) -> str:
+    """Of a text's `folded_words`."""
+    return hashlib.sha256(words).hexdigest()[:32]
 
 
 def fingerprint(article: Article) -> Article:
-    article.content_hash = content_hash(article.text)
+    article.folded_words = folded_words(article.text)
+    article.content_hash = content_hash(article.folded_words)
     return article

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import operator
-import re
 from dataclasses import dataclass
 from functools import cache, partial
 
@@ -20,8 +19,8 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from newsflow.models import Article
+from newsflow.stages.fingerprint import folded_words
 
-_WORDS = re.compile(r"\w+")
 # LSH finds candidates down to this Jaccard similarity (about 2 in 3 at 0.3, all above 0.5), below
 # the verification threshold, so that truncated copies (low Jaccard, high containment) are still found.
 CANDIDATE_JACCARD = 0.3
@@ -63,14 +62,14 @@ def _fmix32(values: np.ndarray) -> np.ndarray:
     return values ^ (values >> np.uint32(16))
 
 
-def shingles(text: str, size: int) -> set[bytes]:
-    """Word n-grams of case-folded text; short texts give their whole word sequence as one shingle."""
-    words = _WORDS.findall(text.casefold())
+def shingles(folded: bytes, size: int) -> set[bytes]:
+    """Word n-grams of a text's `folded_words`; short texts give their whole word sequence as one shingle."""
+    words = folded.split()
     if len(words) < size:
-        return {" ".join(words).encode("utf-8")} if words else set()
-    # zip, join and encode mapped in C: no Python step per shingle. The suffixes differ in length:
-    # zip stops at the last whole shingle.
-    return set(map(str.encode, map(" ".join, zip(*(words[i:] for i in range(size)), strict=False))))
+        return {folded} if words else set()
+    # zip and join mapped in C: no Python step per shingle. The suffixes differ in length: zip stops at the
+    # last whole shingle.
+    return set(map(b" ".join, zip(*(words[i:] for i in range(size)), strict=False)))
 
 
 class NearDuplicateSigner:
@@ -90,7 +89,11 @@ class NearDuplicateSigner:
         return [self.sign(text) for text in texts]
 
     def sign(self, text: str) -> Signature:
-        shingle_set = shingles(text, self.shingle_size)
+        return self.sign_folded(folded_words(text))
+
+    def sign_folded(self, folded: bytes) -> Signature:
+        """The signature of a text by its `folded_words`."""
+        shingle_set = shingles(folded, self.shingle_size)
         if not shingle_set:
             hashvalues = np.full(self.num_perm, _EMPTY_HASH)
         else:
@@ -114,8 +117,10 @@ def near_duplicate_signer() -> NearDuplicateSigner:
 
 def sign_near_duplicates(articles: list[Article], signer: NearDuplicateSigner) -> None:
     """Batch stage: one MinHash signature per article."""
-    for article, signature in zip(articles, signer.sign_many([a.text for a in articles]), strict=True):
-        article.signature = signature
+    for article in articles:
+        # The fingerprint stage has folded the words, unless it did not run.
+        folded = article.folded_words if article.folded_words is not None else folded_words(article.text)
+        article.signature = signer.sign_folded(folded)
 
 
 def similarity(a: Signature, b: Signature) -> float:
