@@ -47,10 +47,12 @@ def test_content_hash_ignores_case_spacing_and_punctuation_but_not_words():
     assert content_hash(folded_words(original)) != content_hash(folded_words(original.replace("merge", "split")))
 
 
-def test_folded_words_of_ascii_text_are_those_of_any_other_text():
+def test_folded_words_of_ascii_text_and_punctuation_are_those_of_any_other_text():
     ascii_text = "Al-Qaeda's  FSB_unit\tsaid: 42!\n"
     assert folded_words(ascii_text) == b"al qaeda s fsb_unit said 42"
     assert folded_words(ascii_text + "Straße ÉTÉ") == "al qaeda s fsb_unit said 42 strasse été".encode()
+    assert folded_words("“Al-Qaeda’s—FSB…”") == b"al qaeda s fsb"
+    assert folded_words("“Al-Qaeda’s—ÉTÉ…”") == "al qaeda s été".encode()
     assert folded_words("") == folded_words(" -- ") == b""
 
 
