@@ -21,7 +21,7 @@ import numpy as np
 from newsflow.models import Article
 from newsflow.settings import Settings
 from newsflow.stories.features import ArticleFeatures
-from newsflow.stories.scoring import DocumentFrequencies, Story, StoryScorer, entity_key, frequency_keys, number_key
+from newsflow.stories.scoring import DocumentFrequencies, Story, StoryScorer, entity_keys, frequency_keys, number_keys
 
 # Covers the refresh gap and a batch's own stories, not the window.
 RECENT_STORIES = 2000
@@ -49,8 +49,8 @@ def seen_at(article: Article, now: datetime) -> datetime:
 def story_keys(features: ArticleFeatures, key_terms: list[str]) -> list[str]:
     """The keys by which a story is found: the same space in memory and in the stories index."""
     return [
-        *(entity_key(entity) for entity in features.entities),
-        *(number_key(number) for number in features.numbers),
+        *entity_keys(features.entities),
+        *number_keys(features.numbers),
         *key_terms,
     ]
 
@@ -103,7 +103,7 @@ class RecentStories:
     def put(self, story: Story) -> None:
         self._stories[story.id] = story
         self._stories.move_to_end(story.id)
-        keys = {entity_key(e) for e in story.entities} | {number_key(n) for n in story.numbers} | story.terms.keys()
+        keys = {*entity_keys(story.entities), *number_keys(story.numbers), *story.terms}
         # An update changes few of a story's keys: only those are re-indexed.
         known = self._keys.get(story.id, set())
         self._keys[story.id] = keys

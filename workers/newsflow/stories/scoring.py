@@ -167,19 +167,19 @@ ENTITY_PREFIX = "e:"
 NUMBER_PREFIX = "n:"
 
 
-def entity_key(entity_id: str) -> str:
-    return f"{ENTITY_PREFIX}{entity_id}"
+def entity_keys(entity_ids: Iterable[str]) -> Iterator[str]:
+    return map(ENTITY_PREFIX.__add__, entity_ids)
 
 
-def number_key(number: str) -> str:
-    return f"{NUMBER_PREFIX}{number}"
+def number_keys(numbers: Iterable[str]) -> Iterator[str]:
+    return map(NUMBER_PREFIX.__add__, numbers)
 
 
 def frequency_keys(features: ArticleFeatures) -> list[str]:
     """The keys of an article in the document-frequency space (one namespace for all signals)."""
     return [
-        *(entity_key(entity) for entity in features.entities),
-        *(number_key(number) for number in features.numbers),
+        *entity_keys(features.entities),
+        *number_keys(features.numbers),
         *features.terms,
     ]
 
@@ -276,8 +276,8 @@ class StoryScorer:
         entities, numbers = features.entities, features.numbers
         return ArticleVectors(
             features,
-            _vector(self._weights(entities, map(entity_key, entities))) if entities else None,
-            _vector(self._weights(numbers, map(number_key, numbers))) if numbers else None,
+            _vector(self._weights(entities, entity_keys(entities))) if entities else None,
+            _vector(self._weights(numbers, number_keys(numbers))) if numbers else None,
             terms,
         )
 
@@ -333,9 +333,9 @@ class StoryScorer:
 
 def _story_shares(story: Story, signal: str) -> Shares:
     if signal == "entities":
-        counts, members, keys = story.entities, story.article_count, list(map(entity_key, story.entities))
+        counts, members, keys = story.entities, story.article_count, list(entity_keys(story.entities))
     elif signal == "numbers":
-        counts, members, keys = story.numbers, story.article_count, list(map(number_key, story.numbers))
+        counts, members, keys = story.numbers, story.article_count, list(number_keys(story.numbers))
     else:
         language = signal.removeprefix("terms:")
         prefix = f"{language}:"
