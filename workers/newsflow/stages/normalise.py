@@ -24,24 +24,26 @@ _ANY_DROPPED = re.compile("[" + "".join(re.escape(chr(code)) for code in _DROP) 
 _SPACES = re.compile(r"[^\S\n]+")
 _LINE_EDGE_SPACES = re.compile(r" ?\n ?")  # once spaces are collapsed, what strips every line
 _BLANK_LINES = re.compile(r"\n{3,}")
-_OTHER_SPACE = re.compile(r"[^\S\n ]")  # whitespace but a space or a newline
 
 
 def normalise_text(text: str) -> str:
     """NFC, drop invisible and control characters, collapse spaces, keep paragraphs."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    if _ANY_DROPPED.search(text):
+    # The usual text, printable but for its newlines, has nothing to drop and no whitespace but spaces and
+    # newlines: one fast check (controls, format characters and other whitespace are not printable).
+    printable = text.replace("\n", " ").isprintable()
+    if not printable and _ANY_DROPPED.search(text):
         text = text.translate(_DROP)
     # Most texts are spaced regularly already, and the passes would rewrite every space to change nothing.
-    if not _regularly_spaced(text):
+    if not printable or _irregularly_spaced(text):
         text = _BLANK_LINES.sub("\n\n", _LINE_EDGE_SPACES.sub("\n", _SPACES.sub(" ", text)))
     return text.strip()
 
 
-def _regularly_spaced(text: str) -> bool:
-    """Words apart by single spaces, lines by one or two newlines, no line starting or ending in a space:
-    what collapsing spaces and blank lines leaves unchanged."""
-    return not ("  " in text or " \n" in text or "\n " in text or "\n\n\n" in text or _OTHER_SPACE.search(text))
+def _irregularly_spaced(text: str) -> bool:
+    """Of text with no whitespace but spaces and newlines: whether collapsing spaces and blank lines changes it
+    (double spaces, a line starting or ending in a space, more than one blank line)."""
+    return "  " in text or " \n" in text or "\n " in text or "\n\n\n" in text
 
 
 def normalise(article: Article) -> Article:
