@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     # Worker
     batch_size: int = Field(500, ge=1, description="messages enriched and bulk-indexed together")
     # Short: under load a batch fills to batch_size anyway (events wait in the stream buffer while the
-    # previous batch is processed); when it does not, every extra wait adds to produce->searchable.
-    batch_timeout_s: float = Field(0.1, gt=0, description="longest wait to fill a batch")
+    # previous batch is processed, and join the next one at once); below it, every batch waits the whole
+    # timeout, which adds to produce->searchable and to the batch ahead of each article.
+    batch_timeout_s: float = Field(0.02, gt=0, description="longest wait to fill a batch")
     bulk_backoff_s: float = Field(
         0.5, gt=0, description="first delay before re-sending what Elasticsearch refused transiently; doubles"
     )
