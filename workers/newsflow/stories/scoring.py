@@ -49,7 +49,7 @@ class SignalModel:
     weights: Mapping[str, float]
 
     def probability(self, signals: Mapping[str, float]) -> float:
-        z = self.intercept + sum(weight * signals.get(name, 0.0) for name, weight in self.weights.items())
+        z = self.intercept + sum(map(mul, self.weights.values(), map(signals.get, self.weights, repeat(0.0))))
         return 1.0 / (1.0 + math.exp(-z))
 
 
