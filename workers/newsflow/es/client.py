@@ -5,16 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, Elasticsearch
-from elasticsearch.serializer import OrjsonSerializer
+from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
 
 from newsflow.settings import Settings
+
+
+class OrjsonNdjsonSerializer(NdjsonSerializer, OrjsonSerializer):
+    """NDJSON bodies (`msearch`) through orjson, as the JSON ones: the library's own NDJSON serializer
+    uses the standard json module, several times slower on a batch's candidate searches."""
 
 
 def _client_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "hosts": [settings.es_url],
         "request_timeout": settings.es_request_timeout_s,
-        "serializer": OrjsonSerializer(),
+        "serializers": {
+            OrjsonSerializer.mimetype: OrjsonSerializer(),
+            NdjsonSerializer.mimetype: OrjsonNdjsonSerializer(),
+        },
         # Retries are newsflow's own (per bulk item, with back-off); the transport must not add hidden ones.
         "max_retries": 0,
         "retry_on_timeout": False,
