@@ -65,3 +65,15 @@ def test_frequencies_not_shared_record_no_changes():
     frequencies = DocumentFrequencies()
     frequencies.add(["e:egypt"])
     assert frequencies.pending_changes() == (0, Counter())
+
+
+def test_idf_of_many_keys_follows_every_added_article():
+    frequencies = DocumentFrequencies()
+    keys = ["e:egypt", "n:125", "en:minist", "en:unseen"]
+    for added in (["e:egypt", "n:125"], ["e:egypt"], ["en:minist", "e:egypt"]):
+        before = list(frequencies.idfs(keys))
+        frequencies.add(added)
+        after = list(frequencies.idfs(keys))
+        assert after == [frequencies.idf(key) for key in keys] != before
+    assert frequencies.idf("e:egypt") == 1.0
+    assert frequencies.idf("en:unseen") == math.log(4) + 1
