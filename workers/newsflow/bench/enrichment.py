@@ -135,12 +135,15 @@ def enrich_all(enricher: Enricher, messages: Sequence[SourceMessage], clock: Sta
 def measure_profile(profile: str, messages: Sequence[SourceMessage], baseline_per_s: float) -> dict[str, Any]:
     """Articles per core-second of the whole chain and of each stage in it."""
     settings = profile_settings(profile)
+    warmup = list(corpus.messages(WARMUP_ARTICLES[profile], start=len(messages)))
     enricher = Enricher(settings)
-    enricher.enrich_batch(list(corpus.messages(WARMUP_ARTICLES[profile], start=len(messages))))
+    enricher.enrich_batch(warmup)
     whole = StageClock()
     enrich_all(enricher, messages, whole)
-    # A fresh enricher for the breakdown, so what the first one learnt does not make this pass cheaper.
+    # A fresh enricher for the breakdown, so what the first one learnt from these messages does not make
+    # this pass cheaper; warmed up alike (its stages' caches start empty).
     enricher = Enricher(settings)
+    enricher.enrich_batch(warmup)
     stages = StageClock()
     with clocked_stages(enricher, stages):
         enrich_all(enricher, messages, stages)
