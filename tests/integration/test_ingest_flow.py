@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from newsflow import paths
+from newsflow.bench.e2e import searchable
 from newsflow.kafka.dlq import dead_letter_view
 from newsflow.kafka.producer import file_urn
 from newsflow.kafka.reader import read_records
@@ -63,6 +64,8 @@ def test_every_sample_is_indexed_once_and_syndicated_copies_are_recorded(setting
     enriched = validator("enriched_article.v1.json")
     for document in documents.values():
         assert not list(enriched.iter_errors(document)), document["id"]
+    # What the benchmark counts as searchable: every sample, a syndicated copy on its owner's document.
+    assert searchable(es, settings) == len(rows)
 
 
 def test_near_duplicate_is_indexed_with_duplicate_of_its_original(settings, es, ingested):
