@@ -39,17 +39,17 @@ _BAND_HEXDIGEST = type(hashlib.blake2b()).hexdigest
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    hashvalues: np.ndarray  # uint64 MinHash values, num_perm of them
+    hashvalues: np.ndarray  # uint32 MinHash values, num_perm of them
     shingle_count: int
     bands: list[str]
 
     def encode(self) -> str:
         """Compact text form for storage (base64 of the little-endian uint32 values)."""
-        return base64.b64encode(self.hashvalues.astype("<u4").tobytes()).decode("ascii")
+        return base64.b64encode(self.hashvalues.astype("<u4", copy=False).tobytes()).decode("ascii")
 
     @staticmethod
     def decode(encoded: str, shingle_count: int) -> Signature:
-        values = np.frombuffer(base64.b64decode(encoded), dtype="<u4").astype(np.uint64)
+        values = np.frombuffer(base64.b64decode(encoded), dtype="<u4")
         return Signature(values, shingle_count, [])
 
 
@@ -105,7 +105,7 @@ class NearDuplicateSigner:
         return Signature(hashvalues, len(shingle_set), self._bands(hashvalues))
 
     def _bands(self, hashvalues: np.ndarray) -> list[str]:
-        values = hashvalues.astype("<u4").tobytes()
+        values = hashvalues.astype("<u4", copy=False).tobytes()
         hexdigests = map(_BAND_HEXDIGEST, map(_BAND_HASH, map(values.__getitem__, self._band_bytes)))
         return list(map(operator.add, self._band_prefixes, hexdigests))
 
@@ -127,7 +127,7 @@ def similarity(a: Signature, b: Signature) -> float:
     """max(Jaccard, containment of the smaller in the larger), estimated from the signatures."""
     if not a.shingle_count or not b.shingle_count:
         return 0.0
-    jaccard = float(np.mean(a.hashvalues.astype("<u4") == b.hashvalues.astype("<u4")))
+    jaccard = np.count_nonzero(a.hashvalues == b.hashvalues) / a.hashvalues.size
     # |A ∩ B| = J (|A| + |B|) / (1 + J); containment divides it by the smaller set.
     intersection = jaccard * (a.shingle_count + b.shingle_count) / (1 + jaccard)
     return max(jaccard, min(1.0, intersection / min(a.shingle_count, b.shingle_count)))
