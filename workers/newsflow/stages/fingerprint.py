@@ -12,7 +12,9 @@ _WORDS = re.compile(r"\w+")
 # Text in ASCII but for general punctuation (curly quotes, dashes, ellipses...: not word characters, no case)
 # is folded by translating its UTF-8 bytes: ASCII word characters (\w) lowered, every other byte a space.
 _BEYOND_ASCII_AND_PUNCTUATION = re.compile("[^\x00-\x7f\u2000-\u206f]")
-_ASCII_WORD_BYTES = bytes(ord(char.lower()) if _WORDS.fullmatch(char) else 32 for char in map(chr, range(128))).ljust(256)
+_ASCII_WORD_BYTES = bytes(ord(char.lower()) if _WORDS.fullmatch(char) else 32 for char in map(chr, range(128))).ljust(
+    256
+)
 
 
 def folded_words(text: str) -> bytes:
