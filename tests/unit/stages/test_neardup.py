@@ -1,4 +1,5 @@
 import numpy as np
+import orjson
 from datasketch import MinHash
 
 from newsflow.stages.fingerprint import folded_words
@@ -48,6 +49,8 @@ def test_signature_survives_its_stored_form():
     (base,) = signatures(BASE)
     restored = Signature.decode(base.encode(), base.shingle_count)
     assert similarity(base, restored) == 1.0
+    # A plain float: it goes into the article's document, which orjson writes without numpy support.
+    assert orjson.dumps(similarity(base, restored)) == b"1.0"
 
 
 def test_shingles_of_short_and_empty_texts():

@@ -127,7 +127,7 @@ def similarity(a: Signature, b: Signature) -> float:
     """max(Jaccard, containment of the smaller in the larger), estimated from the signatures."""
     if not a.shingle_count or not b.shingle_count:
         return 0.0
-    jaccard = np.count_nonzero(a.hashvalues == b.hashvalues) / a.hashvalues.size
+    jaccard = int(np.count_nonzero(a.hashvalues == b.hashvalues)) / a.hashvalues.size
     # |A ∩ B| = J (|A| + |B|) / (1 + J); containment divides it by the smaller set.
     intersection = jaccard * (a.shingle_count + b.shingle_count) / (1 + jaccard)
     return max(jaccard, min(1.0, intersection / min(a.shingle_count, b.shingle_count)))
