@@ -44,6 +44,7 @@ import numpy as np
 
 from newsflow.models import Article
 from newsflow.settings import Settings
+from newsflow.stages.fingerprint import folded_words
 from newsflow.stages.language import UNDETERMINED, detect_sample
 
 # --- Line features -----------------------------------------------------------------------------
@@ -132,15 +133,7 @@ _SCRIPT_NAMES = ["", *_SCRIPT_RANGES]
 _DOMAIN_DOT = re.compile(r"\.(?<=[\w-]\.)[a-z]")
 # A whitespace-separated token without letter or digit, after the space before it.
 _NON_WORD_TOKEN = re.compile(r"\s(?:[^\w\s]|_)+(?!\S)")
-_WORDS = re.compile(r"\w+")
 _DIGIT_RUN = re.compile(r"\d+")
-# For ASCII text, `_normal_words` in one translate: word characters lowercased and digits 0 (runs of
-# zeros collapsed after), other characters spaces.
-_ASCII_NORMAL_WORDS = {
-    code: "0" if char.isdigit() else char.lower() if _WORDS.fullmatch(char) else " "
-    for code, char in enumerate(map(chr, range(128)))
-}
-_ZERO_RUN = re.compile("0+")
 
 # A line of fewer words is short: it says too little to judge alone.
 SHORT_WORDS = 8
@@ -195,15 +188,9 @@ def line_key(text: str) -> str:
 
     Cached: a line's key is needed to judge it, to learn it, and again in every article that repeats it.
     """
-    words = _normal_words(text)
+    # The words as the fingerprint folds them, each run of digits as one 0.
+    words = _DIGIT_RUN.sub("0", folded_words(text).decode("utf-8"))
     return hashlib.blake2b(words.encode("utf-8"), digest_size=8).hexdigest() if words else ""
-
-
-def _normal_words(text: str) -> str:
-    """The words of the text case-folded, joined by single spaces, each run of digits as one 0."""
-    if text.isascii():  # most lines of Latin-script outlets: a translate costs half the regex pass and join
-        return _ZERO_RUN.sub("0", " ".join(text.translate(_ASCII_NORMAL_WORDS).split()))
-    return _DIGIT_RUN.sub("0", " ".join(_WORDS.findall(text.casefold())))
 
 
 def _line_scripts(texts: list[str]) -> tuple[str, list[str]]:
