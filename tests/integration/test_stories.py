@@ -9,7 +9,9 @@ cut the stream into the batches it needs.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
+import numpy as np
 import orjson
 import pytest
 
@@ -17,8 +19,11 @@ from newsflow import paths
 from newsflow.deployment import isolated
 from newsflow.es.client import async_client
 from newsflow.es.indexer import ArticleIndexer
+from newsflow.es.stories import Stories, story_from_source
 from newsflow.models import Article, SourceMessage
 from newsflow.pipeline import Enricher
+from newsflow.stories.assign import Assignment, StoryAssigner, seen_at
+from newsflow.stories.scoring import STORY_TERMS, Story
 from newsflow.urls import article_id
 
 pytestmark = pytest.mark.integration
@@ -137,6 +142,47 @@ def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(set
     assert steps[3] == {english.id}, "the second worker added to it: the first worker's copy is stale"
     assert story["article_count"] == first_worker_count == 4
     assert {"en", "ar"} <= set(story["languages"])
+
+
+def test_the_stored_story_keeps_the_keys_and_counts_the_worker_keeps(settings, es):
+    """The update script mirrors `Story.add`: once a story holds more keys than it keeps, both cut to the
+    same keys (ties by key), so a worker's copy and the stored story stay interchangeable."""
+    articles = sample_articles(settings)
+    assigner, now = StoryAssigner(settings), datetime.now(UTC)
+    first_seen = seen_at(articles[0], now)
+    story = Story(id="mirror", first_seen=first_seen, last_seen=first_seen)
+    changes = []
+    for article in articles:
+        key_terms, _ = assigner.prepare(article.story_features)
+        when = seen_at(article, now)
+        story.add(article.story_features, key_terms, article.outlet, when)
+        changes.append((article, Stories._article_change(Assignment(article, story.id, False, None, key_terms, when))))
+    assert len(story.terms) == STORY_TERMS, "the samples' key terms are more than a story keeps"
+
+    async def update_ops():
+        client = async_client(settings)
+        try:
+            stories = ArticleIndexer(client, settings)._stories
+            # Two updates: the second cuts a story read back from the index.
+            half = len(changes) // 2
+            return [stories._update_op(story.id, part, now) for part in (changes[:half], changes[half:])]
+        finally:
+            await client.close()
+
+    for op in asyncio.run(update_ops()):
+        es.bulk(operations=[op.action, op.body], refresh=True)
+    stored = story_from_source(es.get(index=settings.stories_index, id=story.id)["_source"])
+    assert stored.terms == story.terms
+    assert stored.entities == story.entities
+    assert stored.numbers == story.numbers
+    assert stored.language_counts == story.language_counts
+    assert (stored.article_count, stored.first_seen, stored.last_seen) == (
+        story.article_count,
+        story.first_seen,
+        story.last_seen,
+    )
+    assert stored.outlets == story.outlets
+    assert np.allclose(stored.centroid, story.centroid, atol=1e-5)
 
 
 def _follow_up(settings, article: Article, part: int) -> Article:

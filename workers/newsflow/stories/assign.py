@@ -91,13 +91,15 @@ class RecentStories:
         ranked = (
             (weight_sum / math.sqrt(len(self._keys[story_id])), story_id) for story_id, weight_sum in shared.items()
         )
-        ids = {story_id for _, story_id in heapq.nlargest(sharing, ranked)}
+        # An ordered set: the order decides between equally probable stories.
+        ids = dict.fromkeys(story_id for _, story_id in heapq.nlargest(sharing, ranked))
         if embedding is not None:
             embedded = [story for story in self._stories.values() if story.centroid is not None]
             if embedded:
                 centroids = np.stack([story.centroid for story in embedded])
                 closeness = centroids @ embedding / np.linalg.norm(centroids, axis=1)
-                ids.update(embedded[index].id for index in np.argsort(-closeness)[:nearest])
+                nearest_first = np.argsort(-closeness, kind="stable")[:nearest]
+                ids.update(dict.fromkeys(embedded[index].id for index in nearest_first))
         return [self._stories[story_id] for story_id in ids]
 
     def put(self, story: Story) -> None:

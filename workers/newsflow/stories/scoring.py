@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from itertools import repeat
-from operator import mul
+from operator import itemgetter, mul
 
 import numpy as np
 
@@ -97,7 +97,8 @@ class DocumentFrequencies:
         self._idf_of_count.clear()
 
     def add(self, keys: Iterable[str]) -> None:
-        distinct = set(keys)
+        # In the article's order, not a set's (string hashing differs per process): bounded_counts keeps ties in order.
+        distinct = dict.fromkeys(keys).keys()
         self.documents += 1
         self._changed()
         self._counts.update(distinct)
@@ -213,8 +214,8 @@ class Story:
         self.article_count += 1
         self.first_seen = min(self.first_seen, seen_at)
         self.last_seen = max(self.last_seen, seen_at)
-        self.entities.update(set(features.entities))
-        self.numbers.update(set(features.numbers))
+        self.entities.update(features.entities.keys())
+        self.numbers.update(features.numbers.keys())
         self.terms.update(key_terms)
         self.language_counts[features.language] += 1
         self.outlets.add(outlet)
@@ -243,9 +244,13 @@ class Story:
 
 
 def _top(counts: Counter[str], limit: int) -> Counter[str]:
-    # most_common() is one C sort; most_common(limit) a heap in Python, with the same result (ties
-    # keep their order either way), and a story is cut on most of its updates.
-    return counts if len(counts) <= limit else Counter(dict(counts.most_common()[:limit]))
+    """The `limit` keys carried by most articles, ties by key as in the update script: which keys a story
+    keeps depends on its articles only, not on the order they came in or the process's string hashing."""
+    if len(counts) <= limit:
+        return counts
+    # Two stable sorts in C (a Python key function per item would cost more; a story is cut on most updates).
+    ranked = sorted(sorted(counts.items(), key=itemgetter(0)), key=itemgetter(1), reverse=True)
+    return Counter(dict(ranked[:limit]))
 
 
 @dataclass(frozen=True, slots=True)
