@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from newsflow import paths
-from newsflow.bench.e2e import searchable
+from newsflow.bench.e2e import arrived, searchable
 from newsflow.kafka.dlq import dead_letter_view
 from newsflow.kafka.producer import file_urn
 from newsflow.kafka.reader import read_records
@@ -66,6 +66,9 @@ def test_every_sample_is_indexed_once_and_syndicated_copies_are_recorded(setting
         assert not list(enriched.iter_errors(document)), document["id"]
     # What the benchmark counts as searchable: every sample, a syndicated copy on its owner's document.
     assert searchable(es, settings) == len(rows)
+    # And what the latency part finds, polling by id: the copies too.
+    ids = [article_id(row["url"]) for row in rows]
+    assert set(arrived(es, settings, ids, [row["url"] for row in rows])) == set(ids)
 
 
 def test_near_duplicate_is_indexed_with_duplicate_of_its_original(settings, es, ingested):

@@ -35,6 +35,7 @@ from newsflow.kafka.admin import connect
 from newsflow.kafka.lag import consumer_progress_so_far
 from newsflow.kafka.producer import DeliveryTally, Message, ProduceCounts, open_producer, send_messages
 from newsflow.settings import Settings
+from newsflow.urls import article_id
 from newsflow.worker.process import WorkerProcess
 
 POLL_S = 0.5
@@ -202,6 +203,7 @@ def measure_latency(settings: Settings, rate_per_s: float, duration_s: float, st
     """Produce at `rate_per_s` for `duration_s`; seconds from send to searchable, per article."""
     count = max(1, round(rate_per_s * duration_s))
     messages = list(corpus.messages(count, start))
+    url_of = {message.key.decode(): orjson.loads(message.value)["url"] for message in messages}
     sent_at: dict[str, float] = {}
     counts = ProduceCounts()
     tally = DeliveryTally(counts, lambda: None)
@@ -225,16 +227,10 @@ def measure_latency(settings: Settings, rate_per_s: float, duration_s: float, st
             while len(latencies) < count and time.perf_counter() < deadline:
                 waiting = list(sent_at)
                 if waiting:
-                    found = es.search(
-                        index=settings.articles_alias,
-                        query={"ids": {"values": waiting}},
-                        size=len(waiting),
-                        source=False,
-                        filter_path="hits.hits._id",
-                    )
                     now = time.perf_counter()
-                    for hit in found.get("hits", {}).get("hits", []):
-                        latencies.append(now - sent_at.pop(hit["_id"]))
+                    for article in arrived(es, settings, waiting, [url_of[key] for key in waiting]):
+                        if article in sent_at:
+                            latencies.append(now - sent_at.pop(article))
                 time.sleep(LATENCY_POLL_S)
     finally:
         sender.join()
@@ -253,6 +249,21 @@ def measure_latency(settings: Settings, rate_per_s: float, duration_s: float, st
         "max_s": latencies[-1],
         "poll_interval_s": LATENCY_POLL_S,
     }
+
+
+def arrived(es: Elasticsearch, settings: Settings, article_ids: list[str], urls: list[str]) -> Iterator[str]:
+    """Which of these articles are searchable: those with a document, and syndicated copies recorded on
+    their owner's (a copy has none of its own)."""
+    found = es.search(
+        index=settings.articles_alias,
+        query={"bool": {"should": [{"ids": {"values": article_ids}}, {"terms": {"syndicated.url": urls}}]}},
+        size=len(article_ids),
+        source=["syndicated.url"],
+        filter_path="hits.hits._id,hits.hits._source",
+    )
+    for hit in found.get("hits", {}).get("hits", []):
+        yield hit["_id"]
+        yield from (article_id(copy["url"]) for copy in hit.get("_source", {}).get("syndicated", []))
 
 
 def percentile(ordered: list[float], pct: float) -> float:
