@@ -17,11 +17,6 @@ DEAD_LETTERS = Counter("newsflow_dead_lettered", "messages sent to the dead-lett
 RETRIES = Counter(
     "newsflow_retries", "retries after a transient failure", ["kind"]
 )  # kind: bulk_item, request (Elasticsearch unavailable), batch, retry_topic (message sent there)
-BULK_SECONDS = Histogram(
-    "newsflow_bulk_seconds",
-    "duration of one Elasticsearch bulk request",
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
 BATCH_PHASE_SECONDS = Histogram(
     "newsflow_batch_phase_seconds",
     "duration of one phase of a batch",
