@@ -52,6 +52,9 @@ def deep_size(root: object) -> int:
         seen.add(id(obj))
         size += sys.getsizeof(obj)
         stack.extend(gc.get_referents(obj))
+        if isinstance(obj, dict):
+            # The collector does not visit a dict's string keys (they cannot hold a cycle).
+            stack.extend(obj)
     return size
 
 
