@@ -1,12 +1,16 @@
 """Part 5: does the worker's in-memory state stay bounded over a long stream?
 
-The long run drives, with the real code, every part of the worker that keeps
-state from one article to the next: the boilerplate learner (what
-`BoilerplateRemover.clean` records per outlet) and the near-duplicate memory
-(`RecentSignatures`, fed with real MinHash signatures). Stateless stages are
-left out so that a million articles take minutes. It runs in a child process
-(`python -m newsflow.bench.memory`), so its RSS is that of this path alone;
-the worker's own RSS is sampled during the end-to-end runs.
+The long run sends generated articles through the worker's own enrichment
+chain (`Enricher`, light profile) and, with the real code, every part of the
+worker that keeps state from one article to the next: the boilerplate learner
+(what `BoilerplateRemover.clean` records per outlet), the near-duplicate memory
+(`RecentSignatures`, fed with the chain's MinHash signatures) and the story
+state (one `StoryAssigner`, fed batch by batch as `Stories.resolve` does when
+the stories index has no candidates: its held stories, the story of each
+article placed lately, the document frequencies). Elasticsearch is left out.
+It runs in a child process (`python -m newsflow.bench.memory`), so its RSS is
+that of this path alone; the worker's own RSS is sampled during the end-to-end
+runs.
 """
 
 from __future__ import annotations
@@ -18,31 +22,31 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any
 
 import orjson
 
-from newsflow.bench import corpus
+from newsflow.bench import corpus, enrichment
 from newsflow.bench.e2e import rss_bytes
 from newsflow.errors import NewsflowError
 from newsflow.es.dedup import RECENT_SIGNATURES, RecentSignatures
-from newsflow.models import SourceMessage
-from newsflow.settings import Settings
-from newsflow.stages.boilerplate import BoilerplateLearner, line_key
-from newsflow.stages.extract import extract
-from newsflow.stages.neardup import near_duplicate_signer, sign_near_duplicates
-from newsflow.stages.normalise import normalise
-from newsflow.stages.validate import parse_message
+from newsflow.models import Article
+from newsflow.pipeline import Enricher
+from newsflow.stages.boilerplate import BoilerplateLearner
+from newsflow.stories.assign import PLACED_PER_STORY, RECENT_STORIES, StoryAssigner
+from newsflow.stories.scoring import MAX_FREQUENCY_KEYS
 
 BATCH = 500
 SAMPLES = 20
 
 
-def deep_size(root: object) -> int:
-    """Bytes of everything reachable from `root` (shared objects once; classes, modules and functions not)."""
-    seen: set[int] = set()
+def deep_size(root: object, seen: set[int] | None = None) -> int:
+    """Bytes of everything reachable from `root` (shared objects once; classes, modules and functions not).
+    Objects whose id is in `seen` are not counted; those counted are added to it."""
+    seen = set() if seen is None else seen
     stack = [root]
     size = 0
     while stack:
@@ -58,28 +62,46 @@ def deep_size(root: object) -> int:
     return size
 
 
+def place_stories(assigner: StoryAssigner, articles: list[Article]) -> None:
+    """As `Stories.resolve` places a batch with no stored candidates and no known stories: the batch's
+    key frequencies first, then each article joins a held story or opens one."""
+    placed = [article for article in articles if article.story_features is not None]
+    key_terms = [assigner.prepare(article.story_features)[0] for article in placed]
+    now = datetime.now(UTC)
+    for article, terms in zip(placed, key_terms, strict=True):
+        assigner.assign(article, article.story_features, terms, [], now)
+
+
+def story_state_sizes(assigner: StoryAssigner) -> dict[str, int]:
+    """Bytes and entries of each part of the assigner's state; an object two parts share counts in the first."""
+    seen: set[int] = set()
+    sizes = {}
+    for name, part in (
+        ("held_stories", assigner.recent),
+        ("placed_ids", assigner.placed),
+        ("document_frequencies", assigner.scorer.frequencies),
+    ):
+        sizes[f"{name}_bytes"] = deep_size(part, seen)
+        sizes[f"{name}_entries"] = len(part)
+    return sizes
+
+
 def long_run(articles: int, samples: int, on_sample: Callable[[dict[str, Any]], None]) -> None:
-    settings = Settings()
+    settings = enrichment.profile_settings("light")
     learner = BoilerplateLearner.from_settings(settings)
+    enricher = Enricher(settings, learner)
     recent = RecentSignatures(RECENT_SIGNATURES)
-    signer = near_duplicate_signer()
+    assigner = StoryAssigner(settings)
     every = max(BATCH, articles // samples // BATCH * BATCH)
     started = time.perf_counter()
     for start in range(0, articles, BATCH):
-        batch = []
-        for index in range(start, min(articles, start + BATCH)):
-            message = SourceMessage(orjson.dumps(corpus.article(index)), None, "bench", 0, index)
-            article = parse_message(
-                message, max_message_bytes=settings.max_message_bytes, max_body_chars=settings.max_body_chars
-            )
-            batch.append(extract(normalise(article)))
-        for article in batch:
-            learner.observe(article.outlet, article.id, (line_key(line) for line in article.text.split("\n")))
-        sign_near_duplicates(batch, signer)
+        count = min(BATCH, articles - start)
+        batch = enricher.enrich_batch(list(corpus.messages(count, start))).articles
         for article in batch:
             recent.candidates(article)
             recent.add(article)
-        done = start + len(batch)
+        place_stories(assigner, batch)
+        done = start + count
         if done % every == 0 or done == articles:
             on_sample(
                 {
@@ -89,18 +111,33 @@ def long_run(articles: int, samples: int, on_sample: Callable[[dict[str, Any]], 
                     "recent_signatures_bytes": deep_size(recent),
                     "recent_signatures_entries": len(recent),
                     "boilerplate_learner_bytes": deep_size(learner),
+                    **story_state_sizes(assigner),
                 }
             )
 
 
+def state_part(samples: list[dict[str, Any]], name: str, bound: int) -> dict[str, Any]:
+    """A part's size at the end, per entry held, and its growth since it first held `bound` entries
+    (None: never reached in this run)."""
+    bounded = next((sample for sample in samples if sample[f"{name}_entries"] >= bound), None)
+    last = samples[-1]
+    entries, size = last[f"{name}_entries"], last[f"{name}_bytes"]
+    return {
+        "entries": entries,
+        "bytes": size,
+        "bytes_per_entry": size / entries if entries else float("nan"),
+        "bounded_at_articles": None if bounded is None else bounded["articles"],
+        "growth_after_bound_bytes": None if bounded is None else size - bounded[f"{name}_bytes"],
+    }
+
+
 def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
     """Growth after the near-duplicate memory reached its bound (the learner's bounds come sooner),
-    and state per article held."""
+    and per part of the state its size per entry held and growth after its own bound."""
     bounded = next(
         (sample for sample in samples if sample["recent_signatures_entries"] >= RECENT_SIGNATURES), samples[-1]
     )
     last = samples[-1]
-    entries = last["recent_signatures_entries"]
     return {
         "articles": last["articles"],
         "seconds": last["seconds"],
@@ -110,15 +147,18 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
             for name, sample in (("first", samples[0]), ("bounded", bounded), ("last", last))
         },
         "rss_growth_after_bound_mb": (last["rss_bytes"] - bounded["rss_bytes"]) / 2**20,
-        "recent_signatures": {
-            "entries": entries,
-            "bytes": last["recent_signatures_bytes"],
-            "bytes_per_article": last["recent_signatures_bytes"] / entries if entries else float("nan"),
-            "growth_after_bound_bytes": last["recent_signatures_bytes"] - bounded["recent_signatures_bytes"],
-        },
+        "recent_signatures": state_part(samples, "recent_signatures", RECENT_SIGNATURES),
         "boilerplate_learner": {
             "bytes": last["boilerplate_learner_bytes"],
             "growth_after_bound_bytes": last["boilerplate_learner_bytes"] - bounded["boilerplate_learner_bytes"],
+        },
+        "story_state": {
+            name: state_part(samples, name, bound)
+            for name, bound in (
+                ("held_stories", RECENT_STORIES),
+                ("placed_ids", RECENT_STORIES * PLACED_PER_STORY),
+                ("document_frequencies", MAX_FREQUENCY_KEYS),
+            )
         },
         "samples": samples,
     }

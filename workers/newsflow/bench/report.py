@@ -9,6 +9,12 @@ from typing import Any
 from rich.table import Table
 
 Row = tuple[str, str, str, str]  # figure, value, ratio, goal
+# The story state's parts in the memory run: label, and what one entry is.
+STORY_STATE_PARTS = {
+    "held_stories": ("held stories", "story"),
+    "placed_ids": ("placed article ids", "article"),
+    "document_frequencies": ("document frequencies", "key"),
+}
 
 
 def _rate(per_s: float) -> str:
@@ -112,7 +118,7 @@ def _memory_rows(section: dict[str, Any], end_to_end: dict[str, Any]) -> Iterato
         yield (
             f"near-duplicate memory ({recent['entries']:,} signatures)",
             f"{recent['bytes'] / 2**20:.1f} MB",
-            f"{recent['bytes_per_article']:,.0f} B/article held",
+            f"{recent['bytes_per_entry']:,.0f} B/article held",
             "",
         )
         learner = run["boilerplate_learner"]
@@ -122,6 +128,16 @@ def _memory_rows(section: dict[str, Any], end_to_end: dict[str, Any]) -> Iterato
             f"{learner['growth_after_bound_bytes'] / 2**10:+.0f} KB after the bound",
             "",
         )
+        for name, (label, unit) in STORY_STATE_PARTS.items():
+            part = run["story_state"][name]
+            growth = part["growth_after_bound_bytes"]
+            yield (
+                f"{label} ({part['entries']:,} {unit}s)",
+                f"{part['bytes'] / 2**20:.1f} MB",
+                f"{part['bytes_per_entry']:,.0f} B/{unit}; "
+                + ("bound not reached" if growth is None else f"{growth / 2**10:+.0f} KB after its bound"),
+                "",
+            )
     for profile, registries in section.get("registry", {}).items():
         for name, figures in registries.items():
             yield (
@@ -260,6 +276,7 @@ def _memory_chart(ax: Any, long_run: dict[str, Any] | None) -> None:
         ("rss_bytes", "process RSS"),
         ("recent_signatures_bytes", "near-duplicate memory"),
         ("boilerplate_learner_bytes", "boilerplate learner"),
+        *((f"{name}_bytes", label) for name, (label, _) in STORY_STATE_PARTS.items()),
     ):
         ax.plot(articles, [sample[key] / 2**20 for sample in samples], marker=".", label=label)
     ax.set_xlabel("articles")

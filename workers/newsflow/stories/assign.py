@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +25,8 @@ from newsflow.stories.scoring import DocumentFrequencies, Story, StoryScorer, en
 
 # Covers the refresh gap and a batch's own stories, not the window.
 RECENT_STORIES = 2000
+# Articles whose story is remembered, per story held.
+PLACED_PER_STORY = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,9 @@ class RecentStories:
         self._stories: OrderedDict[str, Story] = OrderedDict()
         self._keys: dict[str, set[str]] = {}
         self._by_key: dict[str, set[str]] = defaultdict(set)
+
+    def __len__(self) -> int:
+        return len(self._stories)
 
     def get(self, story_id: str) -> Story | None:
         return self._stories.get(story_id)
@@ -139,7 +144,12 @@ class StoryAssigner:
         self.recent = RecentStories(recent_capacity)
         # The story of each article placed lately: its near duplicates may follow before the next refresh.
         self._placed: OrderedDict[str, str] = OrderedDict()
-        self._placed_capacity = recent_capacity * 10
+        self._placed_capacity = recent_capacity * PLACED_PER_STORY
+
+    @property
+    def placed(self) -> Mapping[str, str]:
+        """Article id -> story id, for the articles placed lately."""
+        return self._placed
 
     def story_of(self, article_id: str) -> str | None:
         return self._placed.get(article_id)

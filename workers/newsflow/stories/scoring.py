@@ -108,6 +108,10 @@ class DocumentFrequencies:
             self._pending.update(distinct)
             self._pending = bounded_counts(self._pending, self.max_keys)
 
+    def __len__(self) -> int:
+        """Keys counted."""
+        return len(self._counts)
+
     def idf(self, key: str) -> float:
         """Smoothed inverse document frequency: 1 for a key in every article, higher for rarer keys."""
         return self._idf_of_count[self._counts.get(key, 0)]
