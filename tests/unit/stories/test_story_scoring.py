@@ -220,6 +220,19 @@ def test_recent_stories_are_found_by_their_current_keys_only():
     assert {story.id for story in found} == {"other-0", "other-1"}
 
 
+def test_recent_stories_drop_a_story_from_a_key_it_shares_with_others():
+    recent = RecentStories(capacity=3)
+    stories = [Story(id=f"s{index}", first_seen=NOW, last_seen=NOW, terms=Counter({"en:dam": 1})) for index in range(3)]
+    for story in stories:
+        recent.put(story)
+    stories[1].terms = Counter({"en:sea": 1})
+    recent.put(stories[1])  # the middle of the key's stories leaves it
+    assert {story.id for story in recent.candidates(["en:dam"], unit_weight, None, 10, 0)} == {"s0", "s2"}
+    recent.put(Story(id="s3", first_seen=NOW, last_seen=NOW, terms=Counter({"en:sea": 1})))  # s0 is forgotten
+    assert [story.id for story in recent.candidates(["en:dam"], unit_weight, None, 10, 0)] == ["s2"]
+    assert {story.id for story in recent.candidates(["en:sea"], unit_weight, None, 10, 0)} == {"s1", "s3"}
+
+
 def unit_weight(key: str) -> float:
     return 1.0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -63,8 +63,10 @@ class RecentStories:
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._stories: OrderedDict[str, Story] = OrderedDict()
-        self._keys: dict[str, set[str]] = {}
-        self._by_key: dict[str, set[str]] = defaultdict(set)
+        # Tuples, not sets: a fraction of a set's bytes (a set keeps its table at most 60 % full), and
+        # an update changes few of a story's keys and few of a key's stories.
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._by_key: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._stories)
@@ -112,21 +114,23 @@ class RecentStories:
         self._stories.move_to_end(story.id)
         keys = {*entity_keys(story.entities), *number_keys(story.numbers), *story.terms}
         # An update changes few of a story's keys: only those are re-indexed.
-        known = self._keys.get(story.id, set())
-        self._keys[story.id] = keys
+        known = set(self._keys.get(story.id, ()))
+        self._keys[story.id] = tuple(keys)
         self._unindex(story.id, known - keys)
         for key in keys - known:
-            self._by_key[key].add(story.id)
+            self._by_key[key] = (*self._by_key.get(key, ()), story.id)
         while len(self._stories) > self._capacity:
             forgotten, _ = self._stories.popitem(last=False)
             self._unindex(forgotten, self._keys.pop(forgotten))
 
-    def _unindex(self, story_id: str, keys: set[str]) -> None:
+    def _unindex(self, story_id: str, keys: Iterable[str]) -> None:
         for key in keys:
             members = self._by_key[key]
-            members.discard(story_id)
-            if not members:
+            if len(members) == 1:
                 del self._by_key[key]
+            else:
+                at = members.index(story_id)
+                self._by_key[key] = members[:at] + members[at + 1 :]
 
 
 class StoryAssigner:
