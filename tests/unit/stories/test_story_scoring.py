@@ -170,6 +170,18 @@ def test_cached_weights_follow_new_frequencies_merged_counts_and_changed_stories
     assert_scores_match_reference(learned, scorer, stories, articles)
 
 
+def test_weighted_keys_go_when_the_frequencies_change_even_from_stories_not_scored_again():
+    learned, scorer, stories, articles = constructed(13)
+    vectors = scorer.article_vectors(articles[0])
+    first, second = stories[:2]
+    scorer.probability(vectors, first)
+    assert first.weighted
+    learned.add(articles[1])
+    scorer.probability(scorer.article_vectors(articles[0]), second)
+    assert not first.weighted and second.weighted
+    assert_scores_match_reference(learned, scorer, stories, articles)  # and they are computed again when needed
+
+
 def bench_article(id: str) -> Article:
     return Article(
         id=id,

@@ -271,6 +271,10 @@ class ArticleVectors:
 class StoryScorer:
     def __init__(self, frequencies: DocumentFrequencies) -> None:
         self.frequencies = frequencies
+        # The stories weighted under `_weighted_version`: once the frequencies change, their weighted
+        # keys are stale and are dropped, else a story not scored again keeps them until it is forgotten.
+        self._weighted_stories: list[Story] = []
+        self._weighted_version: object = None
 
     def key_terms(self, features: ArticleFeatures) -> list[str]:
         """The article's most distinctive terms (tf-idf), the ones it contributes to a story."""
@@ -326,9 +330,15 @@ class StoryScorer:
     def _story_vector(self, story: Story, signal: str) -> Vector:
         """The story's weighted keys for a signal (`terms:<language>`: its key terms in that language):
         share of its articles carrying a key (of those in that language, for terms) x idf."""
-        if story.weighted_at is not self.frequencies.version:
+        version = self.frequencies.version
+        if story.weighted_at is not version:
+            if self._weighted_version is not version:
+                for stale in self._weighted_stories:
+                    stale.weighted.clear()
+                self._weighted_stories, self._weighted_version = [], version
             story.weighted.clear()
-            story.weighted_at = self.frequencies.version
+            story.weighted_at = version
+            self._weighted_stories.append(story)
         vector = story.weighted.get(signal)
         if vector is None:
             shares = story.shares.get(signal)
