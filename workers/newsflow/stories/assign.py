@@ -21,8 +21,19 @@ import numpy as np
 from newsflow.models import Article
 from newsflow.settings import Settings
 from newsflow.stories.features import ArticleFeatures
-from newsflow.stories.scoring import DocumentFrequencies, Story, StoryScorer, entity_keys, frequency_keys, number_keys
+from newsflow.stories.scoring import (
+    ENTITY_PREFIX,
+    NUMBER_PREFIX,
+    DocumentFrequencies,
+    Story,
+    StoryScorer,
+    entity_keys,
+    frequency_keys,
+    number_keys,
+)
 
+# A story's key namespaces in the key space: entities, numbers, terms (`story_keys`).
+KEY_PREFIXES = (ENTITY_PREFIX, NUMBER_PREFIX, "")
 # Covers the refresh gap and a batch's own stories, not the window.
 RECENT_STORIES = 2000
 # Articles whose story is remembered, per story held.
@@ -64,8 +75,11 @@ class RecentStories:
         self._capacity = capacity
         self._stories: OrderedDict[str, Story] = OrderedDict()
         # Tuples, not sets: a fraction of a set's bytes (a set keeps its table at most 60 % full), and
-        # an update changes few of a story's keys and few of a key's stories.
-        self._keys: dict[str, tuple[str, ...]] = {}
+        # an update changes few of a story's keys and few of a key's stories. A story's keys are kept
+        # as its counts hold them, per namespace (`KEY_PREFIXES`): the story's own strings, where the
+        # prefixed keys would be a second copy of each.
+        self._items: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._key_counts: dict[str, int] = {}
         self._by_key: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
@@ -96,7 +110,7 @@ class RecentStories:
         # Over the root of the story's key count, as a cosine is over its norm: a large story shares
         # some key with every article. Ties by story id, so that the choice does not depend on set order.
         ranked = (
-            (weight_sum / math.sqrt(len(self._keys[story_id])), story_id) for story_id, weight_sum in shared.items()
+            (weight_sum / math.sqrt(self._key_counts[story_id]), story_id) for story_id, weight_sum in shared.items()
         )
         # An ordered set: the order decides between equally probable stories.
         ids = dict.fromkeys(story_id for _, story_id in heapq.nlargest(sharing, ranked))
@@ -112,16 +126,20 @@ class RecentStories:
     def put(self, story: Story) -> None:
         self._stories[story.id] = story
         self._stories.move_to_end(story.id)
-        keys = {*entity_keys(story.entities), *number_keys(story.numbers), *story.terms}
+        items = (story.entities.keys(), story.numbers.keys(), story.terms.keys())
+        known = self._items.get(story.id, ((), (), ()))
+        self._items[story.id] = tuple(map(tuple, items))
+        self._key_counts[story.id] = sum(map(len, items))
         # An update changes few of a story's keys: only those are re-indexed.
-        known = set(self._keys.get(story.id, ()))
-        self._keys[story.id] = tuple(keys)
-        self._unindex(story.id, known - keys)
-        for key in keys - known:
-            self._by_key[key] = (*self._by_key.get(key, ()), story.id)
+        for prefix, held, known_held in zip(KEY_PREFIXES, items, known, strict=True):
+            self._unindex(story.id, map(prefix.__add__, set(known_held).difference(held)))
+            for key in map(prefix.__add__, held - set(known_held)):
+                self._by_key[key] = (*self._by_key.get(key, ()), story.id)
         while len(self._stories) > self._capacity:
             forgotten, _ = self._stories.popitem(last=False)
-            self._unindex(forgotten, self._keys.pop(forgotten))
+            del self._key_counts[forgotten]
+            for prefix, held in zip(KEY_PREFIXES, self._items.pop(forgotten), strict=True):
+                self._unindex(forgotten, map(prefix.__add__, held))
 
     def _unindex(self, story_id: str, keys: Iterable[str]) -> None:
         for key in keys:
