@@ -9,11 +9,11 @@ from typing import Any
 from rich.table import Table
 
 Row = tuple[str, str, str, str]  # figure, value, ratio, goal
-# The story state's parts in the memory run: label, and what one entry is.
+# The story state's parts in the memory run: label, and what an entry is (one, several).
 STORY_STATE_PARTS = {
-    "held_stories": ("held stories", "story"),
-    "placed_ids": ("placed article ids", "article"),
-    "document_frequencies": ("document frequencies", "key"),
+    "held_stories": ("held stories", ("story", "stories")),
+    "placed_ids": ("placed article ids", ("article", "articles")),
+    "document_frequencies": ("document frequencies", ("key", "keys")),
 }
 
 
@@ -128,11 +128,11 @@ def _memory_rows(section: dict[str, Any], end_to_end: dict[str, Any]) -> Iterato
             f"{learner['growth_after_bound_bytes'] / 2**10:+.0f} KB after the bound",
             "",
         )
-        for name, (label, unit) in STORY_STATE_PARTS.items():
+        for name, (label, (unit, units)) in STORY_STATE_PARTS.items():
             part = run["story_state"][name]
             growth = part["growth_after_bound_bytes"]
             yield (
-                f"{label} ({part['entries']:,} {unit}s)",
+                f"{label} ({part['entries']:,} {units})",
                 f"{part['bytes'] / 2**20:.1f} MB",
                 f"{part['bytes_per_entry']:,.0f} B/{unit}; "
                 + ("bound not reached" if growth is None else f"{growth / 2**10:+.0f} KB after its bound"),
