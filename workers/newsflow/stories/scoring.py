@@ -360,6 +360,7 @@ def _story_shares(story: Story, signal: str) -> Shares:
         prefix = f"{language}:"
         counts = {term: count for term, count in story.terms.items() if term.startswith(prefix)}
         members, keys = story.language_counts[language], list(counts)
+        return keys, keys, [count / members for count in counts.values()]  # a term is its own key: one list
     return list(counts), keys, [count / members for count in counts.values()]
 
 
