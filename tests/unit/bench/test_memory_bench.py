@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import pytest
 
 from newsflow.bench import corpus, enrichment, memory, report
 from newsflow.bench.memory import deep_size
 from newsflow.pipeline import Enricher
-from newsflow.stories.assign import StoryAssigner
+from newsflow.stories.assign import HELD_WINDOWS, StoryAssigner
 
 
 def test_deep_size_counts_the_string_keys_of_a_dict() -> None:
@@ -50,6 +51,11 @@ def test_summary_reports_each_story_state_part_against_its_own_bound(long_run_sa
     held = summary["story_state"]["held_stories"]
     assert held["bounded_at_articles"] is None and held["growth_after_bound_bytes"] is None
     assert held["bytes_per_entry"] == held["bytes"] / held["entries"]
+    # Held stories are also bounded by time: from the articles spanning it on.
+    assert memory.state_part(long_run_samples, "held_stories", 10_000, 40)["bounded_at_articles"] == 40
+    held_for = HELD_WINDOWS * timedelta(hours=enrichment.profile_settings("light").story_window_hours)
+    articles = memory.articles_holding_stories()
+    assert (articles - 1) * corpus.PUBLISHED_STEP < held_for <= articles * corpus.PUBLISHED_STEP
     # The first sample holds as many signatures as it reaches: that bound is reached at once.
     bounded = memory.state_part(long_run_samples, "recent_signatures", 20)
     assert bounded["bounded_at_articles"] == 20

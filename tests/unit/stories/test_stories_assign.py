@@ -139,6 +139,28 @@ def test_story_outside_the_window_is_no_candidate():
     assert place(story_assigner, late) == "late"
 
 
+def test_a_worker_forgets_stories_two_windows_older_than_its_newest_article():
+    story_assigner = assigner()
+    place(story_assigner, RATES_RAISED)  # six weeks before the raid
+    place(story_assigner, RAID_EN)
+    assert story_assigner.recent.get("rates-raised") is None
+    assert story_assigner.recent.get("raid-en") is not None
+    assert story_assigner.story_of("rates-raised") == "rates-raised"
+    # The evaluation's stream has no stories index behind it: its assigner holds every story.
+    holding = StoryAssigner(SETTINGS, DocumentFrequencies(), hold_all=True)
+    place(holding, RATES_RAISED)
+    place(holding, RAID_EN)
+    assert holding.recent.get("rates-raised") is not None
+
+
+def test_a_date_in_the_future_does_not_make_the_worker_forget_its_stories():
+    story_assigner = assigner()
+    place(story_assigner, RAID_EN)
+    wrongly_dated = article("next-year", MARATHON.title, MARATHON.text, "en", ["loc:muscat"], NOW + timedelta(days=365))
+    place(story_assigner, wrongly_dated)
+    assert story_assigner.recent.get("raid-en") is not None
+
+
 def test_features_read_numbers_and_words_alike_across_scripts_and_spellings():
     assert numbers("١٢٥ كم و14,000 عداء و27.25% و2,5 millones, 3 dead") == ["125", "14000", "27.25", "2.5"]
     assert canonical_number("14.000") == canonical_number("14,000") == "14000"

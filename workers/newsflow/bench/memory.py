@@ -6,8 +6,8 @@ worker that keeps state from one article to the next: the boilerplate learner
 (what `BoilerplateRemover.clean` records per outlet), the near-duplicate memory
 (`RecentSignatures`, fed with the chain's MinHash signatures) and the story
 state (one `StoryAssigner`, fed batch by batch as `Stories.resolve` does when
-the stories index has no candidates: its held stories, the story of each
-article placed lately, the document frequencies). Elasticsearch is left out.
+the stories index has no candidates: its held stories, bounded by count and
+by time, the story of each article placed lately, the document frequencies). Elasticsearch is left out.
 It runs in a child process (`python -m newsflow.bench.memory`), so its RSS is
 that of this path alone; the worker's own RSS is sampled during the end-to-end
 runs.
@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any
@@ -36,7 +37,7 @@ from newsflow.es.dedup import RECENT_SIGNATURES, RecentSignatures
 from newsflow.models import Article
 from newsflow.pipeline import Enricher
 from newsflow.stages.boilerplate import BoilerplateLearner
-from newsflow.stories.assign import PLACED_PER_STORY, RECENT_STORIES, StoryAssigner
+from newsflow.stories.assign import HELD_WINDOWS, PLACED_PER_STORY, RECENT_STORIES, StoryAssigner
 from newsflow.stories.scoring import MAX_FREQUENCY_KEYS
 
 BATCH = 500
@@ -116,10 +117,20 @@ def long_run(articles: int, samples: int, on_sample: Callable[[dict[str, Any]], 
             )
 
 
-def state_part(samples: list[dict[str, Any]], name: str, bound: int) -> dict[str, Any]:
-    """A part's size at the end, per entry held, and its growth since it first held `bound` entries
-    (None: never reached in this run)."""
-    bounded = next((sample for sample in samples if sample[f"{name}_entries"] >= bound), None)
+def state_part(
+    samples: list[dict[str, Any]], name: str, bound: int, bounded_from_articles: int | None = None
+) -> dict[str, Any]:
+    """A part's size at the end, per entry held, and its growth since it first held `bound` entries or,
+    for a part also bounded by time, since `bounded_from_articles` articles (None: neither in this run)."""
+    bounded = next(
+        (
+            sample
+            for sample in samples
+            if sample[f"{name}_entries"] >= bound
+            or (bounded_from_articles is not None and sample["articles"] >= bounded_from_articles)
+        ),
+        None,
+    )
     last = samples[-1]
     entries, size = last[f"{name}_entries"], last[f"{name}_bytes"]
     return {
@@ -129,6 +140,12 @@ def state_part(samples: list[dict[str, Any]], name: str, bound: int) -> dict[str
         "bounded_at_articles": None if bounded is None else bounded["articles"],
         "growth_after_bound_bytes": None if bounded is None else size - bounded[f"{name}_bytes"],
     }
+
+
+def articles_holding_stories() -> int:
+    """How many bench articles span the time a worker holds a story (their dates are PUBLISHED_STEP apart)."""
+    held_for = HELD_WINDOWS * timedelta(hours=enrichment.profile_settings("light").story_window_hours)
+    return math.ceil(held_for / corpus.PUBLISHED_STEP)
 
 
 def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -153,12 +170,9 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
             "growth_after_bound_bytes": last["boilerplate_learner_bytes"] - bounded["boilerplate_learner_bytes"],
         },
         "story_state": {
-            name: state_part(samples, name, bound)
-            for name, bound in (
-                ("held_stories", RECENT_STORIES),
-                ("placed_ids", RECENT_STORIES * PLACED_PER_STORY),
-                ("document_frequencies", MAX_FREQUENCY_KEYS),
-            )
+            "held_stories": state_part(samples, "held_stories", RECENT_STORIES, articles_holding_stories()),
+            "placed_ids": state_part(samples, "placed_ids", RECENT_STORIES * PLACED_PER_STORY),
+            "document_frequencies": state_part(samples, "document_frequencies", MAX_FREQUENCY_KEYS),
         },
         "samples": samples,
     }

@@ -125,8 +125,9 @@ def learned_frequencies(articles: list[tuple[Article, Article]]) -> DocumentFreq
 
 
 def placed_in_order(articles: Sequence[Article], settings: Settings, frequencies: DocumentFrequencies) -> list[str]:
-    """The story each article joins, placed one after the other through one fresh assigner."""
-    assigner = StoryAssigner(settings, frequencies)
+    """The story each article joins, placed one after the other through one fresh assigner, which holds
+    every story (no stories index behind it)."""
+    assigner = StoryAssigner(settings, frequencies, hold_all=True)
     now = datetime.now(UTC)
     placed = []
     for article in articles:

@@ -5,6 +5,8 @@ gives it the stored candidates and the story ids already known, and sends the
 updates it returns. Stories this worker touched recently are kept in memory
 (`RecentStories`): the index makes an update searchable only after its next
 refresh, and an article must find a story opened earlier in its own batch.
+They are forgotten at a count bound, or two story windows after their last
+article, so a long-running worker's memory follows the stream's recent days.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ KEY_PREFIXES = (ENTITY_PREFIX, NUMBER_PREFIX, "")
 RECENT_STORIES = 2000
 # Articles whose story is remembered, per story held.
 PLACED_PER_STORY = 10
+# A held story is forgotten when its last article is this many story windows older than the newest
+# article placed: one window for articles that arrive late, one for the window itself.
+HELD_WINDOWS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +141,18 @@ class RecentStories:
             for key in map(prefix.__add__, held - set(known_held)):
                 self._by_key[key] = (*self._by_key.get(key, ()), story.id)
         while len(self._stories) > self._capacity:
-            forgotten, _ = self._stories.popitem(last=False)
-            del self._key_counts[forgotten]
-            for prefix, held in zip(KEY_PREFIXES, self._items.pop(forgotten), strict=True):
-                self._unindex(forgotten, map(prefix.__add__, held))
+            self._forget_least_recent()
+
+    def forget_inactive(self, before: datetime) -> None:
+        """Forget the least recently updated stories while their last article is older than `before`."""
+        while self._stories and next(iter(self._stories.values())).last_seen < before:
+            self._forget_least_recent()
+
+    def _forget_least_recent(self) -> None:
+        forgotten, _ = self._stories.popitem(last=False)
+        del self._key_counts[forgotten]
+        for prefix, held in zip(KEY_PREFIXES, self._items.pop(forgotten), strict=True):
+            self._unindex(forgotten, map(prefix.__add__, held))
 
     def _unindex(self, story_id: str, keys: Iterable[str]) -> None:
         for key in keys:
@@ -153,8 +166,15 @@ class RecentStories:
 
 class StoryAssigner:
     def __init__(
-        self, settings: Settings, frequencies: DocumentFrequencies | None = None, recent_capacity: int = RECENT_STORIES
+        self,
+        settings: Settings,
+        frequencies: DocumentFrequencies | None = None,
+        recent_capacity: int = RECENT_STORIES,
+        hold_all: bool = False,
     ) -> None:
+        """`hold_all`: keep stories until the capacity bound, however old (the evaluation's stream, where
+        memory stands in for the stories index); a worker forgets those `HELD_WINDOWS` windows older than
+        the newest article, as no article in order can join them any more and the index keeps them."""
         self.scorer = StoryScorer(frequencies or DocumentFrequencies())
         # Each profile's models were fitted and cut on their own (docs/quality.md).
         self.threshold = (
@@ -164,6 +184,8 @@ class StoryAssigner:
         self.candidates = settings.story_candidates
         self.recent_candidates = settings.story_recent_candidates
         self.recent = RecentStories(recent_capacity)
+        self._held_for = None if hold_all else HELD_WINDOWS * self.window
+        self._newest: datetime | None = None
         # The story of each article placed lately: its near duplicates may follow before the next refresh.
         self._placed: OrderedDict[str, str] = OrderedDict()
         self._placed_capacity = recent_capacity * PLACED_PER_STORY
@@ -197,6 +219,7 @@ class StoryAssigner:
         The article is folded into a copy of a story the caller gave (a stored story serves every
         article of a batch that found it), into the story itself when this worker holds it."""
         when = seen_at(article, now)
+        self._forget_inactive(min(when, now))
         if known_story is not None:
             story_id = known_story if isinstance(known_story, str) else known_story.id
             story = self.recent.get(story_id) or (known_story.copy() if isinstance(known_story, Story) else None)
@@ -215,6 +238,14 @@ class StoryAssigner:
         story = best if self.recent.get(best.id) is best else best.copy()
         self._place(article, best.id, story, features, key_terms, when)
         return Assignment(article, best.id, False, best_probability, key_terms, when)
+
+    def _forget_inactive(self, newest: datetime) -> None:
+        """Advance the newest article's time (never past now: a date wrongly in the future must not empty
+        the memory) and forget the stories inactive since `_held_for` before it."""
+        if self._held_for is None or (self._newest is not None and newest <= self._newest):
+            return
+        self._newest = newest
+        self.recent.forget_inactive(newest - self._held_for)
 
     def _candidates(
         self, stored: list[Story], features: ArticleFeatures, key_terms: list[str], when: datetime
