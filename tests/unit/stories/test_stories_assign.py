@@ -153,6 +153,14 @@ def test_a_worker_forgets_stories_two_windows_older_than_its_newest_article():
     assert holding.recent.get("rates-raised") is not None
 
 
+def test_the_assigner_learns_into_the_frequencies_it_is_given_even_empty_ones():
+    shared = DocumentFrequencies(record_changes=True)  # a worker's, flushed to the learned state
+    story_assigner = StoryAssigner(SETTINGS, shared)
+    place(story_assigner, RAID_EN)
+    assert story_assigner.scorer.frequencies is shared
+    assert shared.pending_changes()[0] == 1
+
+
 def test_a_date_in_the_future_does_not_make_the_worker_forget_its_stories():
     story_assigner = assigner()
     place(story_assigner, RAID_EN)

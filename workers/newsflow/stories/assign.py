@@ -175,7 +175,8 @@ class StoryAssigner:
         """`hold_all`: keep stories until the capacity bound, however old (the evaluation's stream, where
         memory stands in for the stories index); a worker forgets those `HELD_WINDOWS` windows older than
         the newest article, as no article in order can join them any more and the index keeps them."""
-        self.scorer = StoryScorer(frequencies or DocumentFrequencies())
+        # `is None`, not `or`: empty frequencies are falsy, and a worker's shared ones start empty.
+        self.scorer = StoryScorer(DocumentFrequencies() if frequencies is None else frequencies)
         # Each profile's models were fitted and cut on their own (docs/quality.md).
         self.threshold = (
             settings.story_threshold if settings.story_embeddings else settings.story_threshold_without_embeddings
