@@ -7,10 +7,10 @@ worker that keeps state from one article to the next: the boilerplate learner
 (`RecentSignatures`, fed with the chain's MinHash signatures) and the story
 state (one `StoryAssigner`, fed batch by batch as `Stories.resolve` does when
 the stories index has no candidates: its held stories, bounded by count and
-by time, the story of each article placed lately, the document frequencies). Elasticsearch is left out.
-It runs in a child process (`python -m newsflow.bench.memory`), so its RSS is
-that of this path alone; the worker's own RSS is sampled during the end-to-end
-runs.
+by time, the story of each article placed lately, the document frequencies).
+Elasticsearch is left out. It runs in a child process (`python -m
+newsflow.bench.memory`), so its RSS is that of this path alone; the worker's
+own RSS is sampled during the end-to-end runs.
 """
 
 from __future__ import annotations

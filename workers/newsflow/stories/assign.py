@@ -137,8 +137,9 @@ class RecentStories:
         self._key_counts[story.id] = sum(map(len, items))
         # An update changes few of a story's keys: only those are re-indexed.
         for prefix, held, known_held in zip(KEY_PREFIXES, items, known, strict=True):
-            self._unindex(story.id, map(prefix.__add__, set(known_held).difference(held)))
-            for key in map(prefix.__add__, held - set(known_held)):
+            known_set = set(known_held)
+            self._unindex(story.id, map(prefix.__add__, known_set.difference(held)))
+            for key in map(prefix.__add__, held - known_set):
                 self._by_key[key] = (*self._by_key.get(key, ()), story.id)
         while len(self._stories) > self._capacity:
             self._forget_least_recent()
