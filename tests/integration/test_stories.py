@@ -9,7 +9,7 @@ cut the stream into the batches it needs.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import orjson
@@ -88,6 +88,17 @@ def test_bilingual_pair_shares_one_story_with_both_languages_and_outlets(setting
     assert {hit["_id"]: hit["_source"]["article_count"] for hit in all_stories(es, settings)} == counts
 
 
+def record_calls(stories: Stories, method: str, calls: list) -> None:
+    """Record the first argument of every call of one of a worker's `Stories` methods."""
+    original = getattr(stories, method)
+
+    async def recording(first, *args):
+        calls.append(first)
+        return await original(first, *args)
+
+    setattr(stories, method, recording)
+
+
 def all_stories(es, settings) -> list[dict]:
     return es.search(index=settings.stories_index, size=1000, source=["article_count"])["hits"]["hits"]
 
@@ -103,6 +114,8 @@ def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(set
     english, arabic = articles[article_id(english_url)], articles[article_id(arabic_url)]
     follow_ups = [_follow_up(story_settings, english, part) for part in (1, 2)]
 
+    searched: list[list[Article]] = []
+
     async def run() -> tuple[list[set[str]], int]:
         client = async_client(story_settings)
         try:
@@ -110,13 +123,8 @@ def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(set
             read: list[set[str]] = []
             steps: list[set[str]] = []
             for indexer in (first, second):
-                original = indexer._stories._sources
-
-                async def recording(story_ids, original=original):
-                    read.append(set(story_ids))
-                    return await original(story_ids)
-
-                indexer._stories._sources = recording
+                record_calls(indexer._stories, "_sources", read)
+                record_calls(indexer._stories, "_stored_candidates", searched)
             for indexer, article in (
                 (first, english),
                 (first, follow_ups[0]),
@@ -126,7 +134,7 @@ def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(set
                 read.clear()
                 assert not (await indexer.index_batch([article])).dead_letters
                 es.indices.refresh(index=[story_settings.articles_alias, story_settings.stories_index])
-                steps.append(set().union(*read))
+                steps.append(set().union(*map(set, read)))
             return steps, first._stories.assigner.recent.get(english.id).article_count
         finally:
             await client.close()
@@ -140,6 +148,8 @@ def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(set
     assert steps[:2] == [set(), set()]
     assert steps[2] == {english.id}, "the second worker does not hold the story: it reads it"
     assert steps[3] == {english.id}, "the second worker added to it: the first worker's copy is stale"
+    # Each worker follows the index, so it holds every story within the articles' windows.
+    assert not any(searched), "no article needed the index's candidate search"
     assert story["article_count"] == first_worker_count == 4
     assert {"en", "ar"} <= set(story["languages"])
 
@@ -165,7 +175,7 @@ def test_the_stored_story_keeps_the_keys_and_counts_the_worker_keeps(settings, e
             stories = ArticleIndexer(client, settings)._stories
             # Two updates: the second cuts a story read back from the index.
             half = len(changes) // 2
-            return [stories._update_op(story.id, part, now) for part in (changes[:half], changes[half:])]
+            return [stories._update_op(story.id, part) for part in (changes[:half], changes[half:])]
         finally:
             await client.close()
 
@@ -183,6 +193,47 @@ def test_the_stored_story_keeps_the_keys_and_counts_the_worker_keeps(settings, e
     )
     assert stored.outlets == story.outlets
     assert np.allclose(stored.centroid, story.centroid, atol=1e-5)
+    # Workers follow each other's updates by the node's clock (epoch milliseconds), not their own.
+    updated_at = es.get(index=settings.stories_index, id=story.id)["_source"]["updated_at"]
+    assert abs(updated_at / 1000 - datetime.now(UTC).timestamp()) < 600
+
+
+def test_an_article_later_than_the_worker_holds_finds_its_story_through_the_index(settings, es):
+    """A worker places an article from memory when it holds every story the article's window can hold.
+    An article older than that (here: more than a window older than the newest one, after the worker
+    forgot the story) is looked up in the stories index and still joins its story."""
+    english_url, arabic_url = orjson.loads((SAMPLES / "expectations.json").read_bytes())["same_story"][0]
+    story_settings = settings.model_copy(update={"neardup_enabled": False, "name_prefix": f"{settings.name_prefix}l-"})
+    articles = {article.id: article for article in sample_articles(story_settings)}
+    english, arabic = articles[article_id(english_url)], articles[article_id(arabic_url)]
+    later = next(article for article in articles.values() if "/sport/" in article.url)
+    later.published_at = english.published_at + timedelta(days=10)
+
+    async def run() -> tuple[list[list[Article]], bool]:
+        client = async_client(story_settings)
+        try:
+            indexer = ArticleIndexer(client, story_settings)
+            searched: list[list[Article]] = []
+            record_calls(indexer._stories, "_stored_candidates", searched)
+            forgotten = False
+            for batch in ([english], [later], [arabic]):
+                assert not (await indexer.index_batch(batch)).dead_letters
+                es.indices.refresh(index=[story_settings.articles_alias, story_settings.stories_index])
+                if batch == [later]:
+                    forgotten = indexer._stories.assigner.recent.get(english.id) is None
+            return searched, forgotten
+        finally:
+            await client.close()
+
+    with isolated(story_settings):
+        searched, forgotten = asyncio.run(run())
+        stories = story_ids(es, story_settings)
+    assert forgotten, "the worker no longer holds the story ten days on"
+    assert [[article.id for article in articles] for articles in searched] == [[], [], [arabic.id]], (
+        "only the late article needs the index's candidates"
+    )
+    assert stories[arabic.id] == stories[english.id] == english.id
+    assert stories[later.id] == later.id
 
 
 def _follow_up(settings, article: Article, part: int) -> Article:

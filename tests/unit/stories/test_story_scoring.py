@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -279,3 +279,44 @@ def test_a_story_keeps_its_most_shared_terms_ties_by_key_whatever_order_they_cam
             expected = Counter(dict(sorted(expected.items(), key=lambda item: (-item[1], item[0]))[:STORY_TERMS]))
         assert story.terms == shuffled.terms == expected
     assert len(story.terms) == STORY_TERMS
+
+
+def test_recent_stories_know_after_when_they_hold_every_story():
+    recent = RecentStories(capacity=2)
+    days = [NOW - timedelta(days=3), NOW - timedelta(days=1)]
+    for index, day in enumerate(days):
+        recent.put(Story(id=f"s{index}", first_seen=day, last_seen=day))
+    assert recent.complete_after() is None, "nothing forgotten: every story is held"
+    # A third story would push out the least recently updated one: its last article bounds what is held.
+    assert recent.complete_after(adding=1) == days[0]
+    assert recent.complete_after(adding=2) == days[1]
+    assert recent.complete_after(before=NOW - timedelta(days=2)) == NOW - timedelta(days=2)
+    recent.put(Story(id="s2", first_seen=NOW, last_seen=NOW))
+    assert recent.get("s0") is None
+    assert recent.complete_after() == days[0]
+    recent.left_out(NOW - timedelta(days=2))  # e.g. stories a worker did not load at start
+    assert recent.complete_after() == NOW - timedelta(days=2)
+    recent.left_out(NOW - timedelta(days=5))  # an older bound does not lower it
+    assert recent.complete_after() == NOW - timedelta(days=2)
+
+
+def test_a_worker_holds_an_articles_candidates_until_its_window_reaches_a_forgotten_story():
+    window = timedelta(hours=72)
+    assigner = StoryAssigner(Settings(story_window_hours=72), recent_capacity=3)
+    # Nothing forgotten yet, but placing an article forgets stories two windows older than it.
+    assert assigner.held_from([NOW], NOW) == NOW - 2 * window
+    assert StoryAssigner(Settings(), hold_all=True).held_from([NOW], NOW) is None
+    for index in range(3):
+        day = NOW - timedelta(days=index)
+        assigner.recent.put(Story(id=f"s{index}", first_seen=day, last_seen=day))
+    # Placing one article may forget the least recently updated story (last article NOW).
+    held_from = assigner.held_from([NOW], NOW)
+    assert held_from == NOW
+    assert not assigner.holds_candidates(NOW, held_from)
+    assert assigner.holds_candidates(NOW + window + timedelta(seconds=1), held_from)
+    # A worker forgets stories two windows older than its newest article: a late one is not covered.
+    later = NOW + timedelta(days=30)
+    held_from = StoryAssigner(Settings(story_window_hours=72)).held_from([later], later + timedelta(days=1))
+    assert held_from == later - 2 * window
+    assert assigner.holds_candidates(later, held_from)
+    assert not assigner.holds_candidates(later - window - timedelta(seconds=1), held_from)

@@ -2,18 +2,23 @@
 
 Per batch: the story ids the articles (and the originals of duplicates) already
 have are read from the articles index, so a re-delivered article keeps its
-story and a copy joins its original's. The other articles look up candidate
-stories with one `msearch`: stories active within the window around the
-article that share its rarest keys (weighted `term` clauses) or, with
-embeddings, lie nearest to it (kNN on the centroid). `StoryAssigner` scores
-them and decides; the story updates go out in the same bulk as the articles.
+story and a copy joins its original's. A worker holds the recent stories in
+memory and follows the index: at its first batch it loads the stories active
+last, and before every batch it reads those another worker changed (found by
+the node's update time). An article whose candidates all lie within what it
+holds is placed from memory; the others (late articles, or a worker holding
+fewer stories than the index has in their window) look up candidate stories
+with one `msearch`: stories active within the window around the article that
+share its rarest keys (weighted `term` clauses) or, with embeddings, lie
+nearest to it (kNN on the centroid). `StoryAssigner` scores them and decides;
+the story updates go out in the same bulk as the articles.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,6 +43,10 @@ QUERY_KEYS = 60
 KNN_CANDIDATES = 50
 # Elasticsearch's default index.max_result_window: the most hits one search returns.
 MAX_RESULT_WINDOW = 10_000
+# Stories updated this long before the latest update a worker has seen are read again when it follows
+# the index: an update is applied before it is searchable (the refresh interval, a busy node).
+FOLLOW_LAG = timedelta(seconds=30)
+FOLLOW_PAGE = 1000
 
 
 def iso_time(moment: datetime) -> str:
@@ -86,6 +95,9 @@ class Stories:
         self._candidates = settings.story_candidates
         self._script = script_id(settings, "update_story")
         self.assigner = StoryAssigner(settings, frequencies)
+        # The node's time of the latest story update this worker has read (epoch ms); None before it
+        # has loaded the stories, 0 when there were none.
+        self._followed_to: int | None = None
 
     async def resolve(self, articles: Sequence[Article], owners: dict[str, str]) -> list[BulkOp]:
         """Set `story_id` on every article that has story features; return the story updates.
@@ -99,7 +111,15 @@ class Stories:
         originals = {article.id: self._original(article, owners) for article in placed}
         known = await self._known_story_ids([*originals, *filter(None, originals.values())])
         prepared = {article.id: self.assigner.prepare(article.story_features) for article in placed}
-        searching = [article for article in placed if article.id not in known and originals[article.id] not in known]
+        await self._follow()
+        held_from = self.assigner.held_from([seen_at(article, now) for article in placed], now)
+        searching = [
+            article
+            for article in placed
+            if article.id not in known
+            and originals[article.id] not in known
+            and not self.assigner.holds_candidates(seen_at(article, now), held_from)
+        ]
         stored = await self._stored_candidates(searching, prepared, now)
         assigned: dict[str, str] = {}
         # Story id -> what the batch adds to it, in order: one update per story, not one per article
@@ -122,7 +142,7 @@ class Stories:
             article.story_id = assigned[article.id] = assignment.story_id
             if known.get(article.id) is None:  # a re-delivered article is already counted in its story
                 changes.setdefault(assignment.story_id, []).append((article, self._article_change(assignment)))
-        return [self._update_op(story_id, story_changes, now) for story_id, story_changes in changes.items()]
+        return [self._update_op(story_id, story_changes) for story_id, story_changes in changes.items()]
 
     @staticmethod
     def _original(article: Article, owners: dict[str, str]) -> str | None:
@@ -147,6 +167,67 @@ class Stories:
             for hit in response["hits"]["hits"]:
                 known[hit["_id"]] = hit["_source"].get("story_id")
         return {article_id: story_id for article_id, story_id in known.items() if story_id}
+
+    async def _follow(self) -> None:
+        """Hold the stories stored or changed since this worker last looked, as the index has them."""
+        if self._followed_to is None:
+            await self._load()
+            return
+        query = {"range": {"updated_at": {"gte": max(0, self._followed_to - int(FOLLOW_LAG.total_seconds() * 1000))}}}
+        after: list[Any] | None = None
+        while True:
+            response = await self._sender.call(
+                self._sender.client.search,
+                index=self._index,
+                query=query,
+                sort=[{"updated_at": "asc"}, {"story_id": "asc"}],
+                size=FOLLOW_PAGE,
+                source=False,
+                docvalue_fields=["article_count"],
+                track_total_hits=False,
+                search_after=after,
+            )
+            hits = response["hits"]["hits"]
+            await self._hold(hits)
+            if hits:
+                self._followed_to = max(self._followed_to, hits[-1]["sort"][0])
+            if len(hits) < FOLLOW_PAGE:
+                return
+            after = hits[-1]["sort"]
+
+    async def _load(self) -> None:
+        """Hold the stories active last, as many as memory holds; note where that leaves off."""
+        capacity = self.assigner.recent.capacity
+        response = await self._sender.call(
+            self._sender.client.search,
+            index=self._index,
+            sort=[{"last_seen": "desc"}, {"story_id": "asc"}],
+            size=capacity + 1,
+            source=False,
+            docvalue_fields=["article_count"],
+            track_total_hits=False,
+            aggs={"followed_to": {"max": {"field": "updated_at"}}},
+        )
+        hits = response["hits"]["hits"]
+        if len(hits) > capacity:
+            hits = hits[:capacity]
+            self.assigner.recent.left_out(datetime.fromtimestamp(hits[-1]["sort"][0] / 1000, UTC))
+        # Oldest first: the least recently active are the first forgotten.
+        await self._hold(hits[::-1])
+        self._followed_to = int(response["aggregations"]["followed_to"]["value"] or 0)
+
+    async def _hold(self, hits: list[dict[str, Any]]) -> None:
+        """Hold the stored stories found, in order, unless this worker holds them at least as complete."""
+        stored_counts = {hit["_id"]: hit["fields"]["article_count"][0] for hit in hits}
+        newer = {
+            story_id
+            for story_id, count in stored_counts.items()
+            if (held := self.assigner.recent.get(story_id)) is None or held.article_count < count
+        }
+        sources = await self._sources(newer)
+        for story_id in stored_counts:
+            if story_id in sources:
+                self.assigner.recent.put(story_from_source(sources[story_id]))
 
     async def _stored_candidates(
         self, articles: list[Article], prepared: dict[str, tuple[list[str], list[str]]], now: datetime
@@ -250,10 +331,9 @@ class Stories:
             }
         }
 
-    def _update_op(self, story_id: str, changes: list[tuple[Article, dict[str, Any]]], now: datetime) -> BulkOp:
+    def _update_op(self, story_id: str, changes: list[tuple[Article, dict[str, Any]]]) -> BulkOp:
         params = {
             "story_id": story_id,
-            "now": iso_time(now),
             "max_keys": STORY_KEYS,
             "max_terms": STORY_TERMS,
             "changes": [change for _, change in changes],

@@ -7,11 +7,15 @@ updates it returns. Stories this worker touched recently are kept in memory
 refresh, and an article must find a story opened earlier in its own batch.
 They are forgotten at a count bound, or two story windows after their last
 article, so a long-running worker's memory follows the stream's recent days.
+A worker also holds the stories other workers update (it follows the index),
+so that an article whose candidates all lie within what it holds is placed
+without a search (`StoryAssigner.holds_candidates`).
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -86,9 +90,28 @@ class RecentStories:
         self._items: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._key_counts: dict[str, int] = {}
         self._by_key: dict[str, tuple[str, ...]] = {}
+        # Every story whose last article is later than this is held (None: every story); a story
+        # forgotten, or left out when loading, moves it up to its own last article.
+        self._complete_after: datetime | None = None
 
     def __len__(self) -> int:
         return len(self._stories)
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def complete_after(self, adding: int = 0, before: datetime | None = None) -> datetime | None:
+        """The time after which every story is still held once `adding` more stories have been put and
+        those inactive `before` forgotten (None: every story)."""
+        bounds = [self._complete_after, before]
+        evicted = itertools.islice(self._stories.values(), max(0, len(self._stories) + adding - self._capacity))
+        bounds.extend(story.last_seen for story in evicted)
+        return max((bound for bound in bounds if bound is not None), default=None)
+
+    def left_out(self, last_seen: datetime) -> None:
+        """Stories whose last article is at or before `last_seen` may exist that this memory never held."""
+        self._complete_after = max(self._complete_after or last_seen, last_seen)
 
     def get(self, story_id: str) -> Story | None:
         return self._stories.get(story_id)
@@ -150,7 +173,8 @@ class RecentStories:
             self._forget_least_recent()
 
     def _forget_least_recent(self) -> None:
-        forgotten, _ = self._stories.popitem(last=False)
+        forgotten, story = self._stories.popitem(last=False)
+        self.left_out(story.last_seen)
         del self._key_counts[forgotten]
         for prefix, held in zip(KEY_PREFIXES, self._items.pop(forgotten), strict=True):
             self._unindex(forgotten, map(prefix.__add__, held))
@@ -240,6 +264,19 @@ class StoryAssigner:
         story = best if self.recent.get(best.id) is best else best.copy()
         self._place(article, best.id, story, features, key_terms, when)
         return Assignment(article, best.id, False, best_probability, key_terms, when)
+
+    def held_from(self, whens: list[datetime], now: datetime) -> datetime | None:
+        """While placing articles seen at `whens` (each may open a story, and moves the newest time):
+        the time after which this worker holds every story. None: it holds them all."""
+        newest = min(max(whens, default=now), now)
+        if self._newest is not None:
+            newest = max(newest, self._newest)
+        before = None if self._held_for is None else newest - self._held_for
+        return self.recent.complete_after(len(whens), before)
+
+    def holds_candidates(self, when: datetime, held_from: datetime | None) -> bool:
+        """Whether every story that an article seen at `when` could join is held (`held_from`)."""
+        return held_from is None or when - self.window > held_from
 
     def _forget_inactive(self, newest: datetime) -> None:
         """Advance the newest article's time (never past now: a date wrongly in the future must not empty
