@@ -39,6 +39,10 @@ from newsflow.urls import article_id
 from newsflow.worker.process import WorkerProcess
 
 POLL_S = 0.5
+# Batches kept waiting per worker ahead of the committed offsets: the harness sees a batch done only
+# once its offsets are committed (every `commit_interval_s`) and polled, and the backlog must outlast
+# that at the worker's full rate. Two batches did not: quick light runs measured the producer, ~110/s.
+BACKLOG_BATCHES = 10
 LATENCY_POLL_S = 0.1
 # Latency is measured at this share of the profile's measured maximum rate.
 LATENCY_LOAD = 0.5
@@ -138,13 +142,13 @@ def measure_throughput(
 ) -> dict[str, Any]:
     """Articles/s through the workers, counted from their first committed offsets.
 
-    The producer keeps two batches per worker waiting ahead of the committed offsets (up to
+    The producer keeps `BACKLOG_BATCHES` per worker waiting ahead of the committed offsets (up to
     `limit` articles), so the workers never starve and never face a longer backlog. The rate is
     taken when all `limit` articles are committed and searchable, or after `window_s` seconds of
     progress (`caught_up` says which). With `drain`, the run then waits (up to `timeout_s`) until
     everything produced is searchable, so that a latency measurement starts on an empty backlog.
     """
-    backlog = 2 * settings.batch_size * len(workers)
+    backlog = BACKLOG_BATCHES * settings.batch_size * len(workers)
     producer = CorpusProducer(settings)
     started = time.perf_counter()
     first: tuple[float, int, float] | None = None
