@@ -3,9 +3,9 @@
 * Exact: the fingerprints index, `_id` = normalised content hash, written with
   `op_type=create`. The first writer owns the text, atomically across workers.
 * Near: the neardup index holds each recent article's MinHash signature and LSH
-  band keys; one `terms` query on the bands of a batch's new articles returns
-  their candidates (per article, those sharing the most bands with it), whose
-  signatures then give the similarity. Earlier articles of the same batch are
+  band keys; one search per new article (in one `msearch` a batch) returns its
+  candidates, those sharing the most bands with it, whose signatures then give
+  the similarity. Earlier articles of the same batch are
   compared in memory (`RecentSignatures`), since the index makes them searchable
   only after its next refresh.
 
@@ -15,11 +15,10 @@ so the state stays bounded however long the stream runs.
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from elasticsearch import AsyncElasticsearch
 
@@ -30,9 +29,6 @@ from newsflow.settings import Settings
 from newsflow.stages.neardup import Signature, similarity
 
 CANDIDATES_PER_ARTICLE = 20
-# Elasticsearch's defaults: index.max_terms_count (values in one `terms` query), index.max_result_window.
-MAX_TERMS = 65_536
-SEARCH_HITS = 10_000
 # Covers the index refresh gap (about a second of this worker's articles), not the horizon.
 RECENT_SIGNATURES = 5000
 
@@ -175,74 +171,47 @@ class NearDuplicates:
         most bands with it (the more bands two signatures share, the more similar they are), ties in index
         order, itself excluded.
 
-        One filter search for a group of articles (all their bands), sorted by `_doc`, not one scored
-        search per article: the node's work is one pass over the bands' postings (a scored search per
-        article cost it about four times as much), and each hit is counted for the articles sharing its bands."""
-        candidates: dict[str, list[tuple[str, Signature]]] = {article.id: [] for article in articles}
-        for group in band_groups(articles):
-            await self._fill(group, candidates)
+        One search per article in one `msearch`, scored by the bands shared, so that the node returns only
+        each article's best few. A single filter search for a whole batch returned every stored article
+        sharing any band with any of them: on a corpus where unrelated articles share phrases those hits
+        grew with the stored set (thousands a batch, each read and counted by the worker), past the
+        search's hit limit."""
+        searches: list[dict[str, Any]] = []
+        for article in articles:
+            searches.append({"index": self._index})
+            searches.append(self._candidate_query(article))
+        response = await self._sender.call(self._sender.client.msearch, searches=searches)
+        candidates: dict[str, list[tuple[str, Signature]]] = {}
+        for article, result in zip(articles, response["responses"], strict=True):
+            if "error" in result:
+                raise TransientError(f"near-duplicate lookup failed: {result['error']}")
+            candidates[article.id] = [
+                (
+                    hit["_source"].get("duplicate_of") or hit["_id"],
+                    Signature.decode(hit["_source"]["minhash"], hit["_source"]["shingles"]),
+                )
+                for hit in result["hits"]["hits"]
+            ]
         return candidates
 
-    async def _fill(self, group: list[Article], candidates: dict[str, list[tuple[str, Signature]]]) -> None:
-        """Set the group's stored candidates. When its hits were cut off, an article's best matches may be
-        among those not returned: the group searches again, half of it at a time (an article alone keeps
-        the best of its first SEARCH_HITS matches)."""
-        sharing: dict[str, list[Article]] = {}
-        for article in group:
-            for band in dict.fromkeys(article.signature.bands):
-                sharing.setdefault(band, []).append(article)
-        response = await self._sender.call(
-            self._sender.client.search,
-            index=self._index,
-            size=SEARCH_HITS,
-            sort=["_doc"],
-            track_total_hits=False,
-            source=["bands", "minhash", "shingles", "duplicate_of"],
-            query={
+    def _candidate_query(self, article: Article) -> dict[str, Any]:
+        # One point per band shared: `constant_score`, as a band's rarity says nothing about similarity.
+        shared = [
+            {"constant_score": {"filter": {"term": {"bands": band}}}} for band in dict.fromkeys(article.signature.bands)
+        ]
+        return {
+            "size": CANDIDATES_PER_ARTICLE,
+            "track_total_hits": False,
+            "_source": ["minhash", "shingles", "duplicate_of"],
+            "query": {
                 "bool": {
-                    "filter": [
-                        {"terms": {"bands": list(sharing)}},
-                        {"range": {"seen_at": {"gte": self._horizon}}},
-                    ]
+                    "should": shared,
+                    "minimum_should_match": 1,
+                    "filter": [{"range": {"seen_at": {"gte": self._horizon}}}],
+                    "must_not": [{"ids": {"values": [article.id]}}],
                 }
             },
-        )
-        hits = response["hits"]["hits"]
-        if len(hits) == SEARCH_HITS and len(group) > 1:
-            for half in (group[: len(group) // 2], group[len(group) // 2 :]):
-                await self._fill(half, candidates)
-            return
-        # Article id -> (bands shared, negated, and index order) of each hit sharing a band with it.
-        ranked: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for order, hit in enumerate(hits):
-            shared = Counter(article.id for band in hit["_source"]["bands"] for article in sharing.get(band, ()))
-            for article_id, count in shared.items():
-                if article_id != hit["_id"]:
-                    ranked[article_id].append((-count, order))
-        signatures: dict[int, tuple[str, Signature]] = {}
-        for article_id, ranks in ranked.items():
-            best = [order for _, order in heapq.nsmallest(CANDIDATES_PER_ARTICLE, ranks)]
-            for order in best:
-                if order not in signatures:
-                    source = hits[order]["_source"]
-                    signature = Signature.decode(source["minhash"], source["shingles"])
-                    signatures[order] = (source.get("duplicate_of") or hits[order]["_id"], signature)
-            candidates[article_id] = [signatures[order] for order in best]
-
-
-def band_groups(articles: list[Article]) -> Iterator[list[Article]]:
-    """Consecutive articles whose bands together fit one `terms` query."""
-    group: list[Article] = []
-    bands = 0
-    for article in articles:
-        count = len(article.signature.bands)
-        if group and bands + count > MAX_TERMS:
-            yield group
-            group, bands = [], 0
-        group.append(article)
-        bands += count
-    if group:
-        yield group
+        }
 
 
 async def expire_state(client: AsyncElasticsearch, settings: Settings) -> dict[str, int]:
