@@ -179,7 +179,8 @@ def test_the_stored_story_keeps_the_keys_and_counts_the_worker_keeps(settings, e
         finally:
             await client.close()
 
-    for op in asyncio.run(update_ops()):
+    operations = asyncio.run(update_ops())
+    for op in operations:
         es.bulk(operations=[op.action, op.body], refresh=True)
     stored = story_from_source(es.get(index=settings.stories_index, id=story.id)["_source"])
     assert stored.terms == story.terms
@@ -193,6 +194,15 @@ def test_the_stored_story_keeps_the_keys_and_counts_the_worker_keeps(settings, e
     )
     assert stored.outlets == story.outlets
     assert np.allclose(stored.centroid, story.centroid, atol=1e-5)
+    # A bulk re-sent after its answer was lost applies an update again: each article still counts once.
+    es.bulk(operations=[operations[-1].action, operations[-1].body], refresh=True)
+    again = story_from_source(es.get(index=settings.stories_index, id=story.id)["_source"])
+    assert (again.article_count, again.terms, again.entities, again.language_counts) == (
+        story.article_count,
+        story.terms,
+        story.entities,
+        story.language_counts,
+    )
     # Workers follow each other's updates by the node's clock (epoch milliseconds), not their own.
     updated_at = es.get(index=settings.stories_index, id=story.id)["_source"]["updated_at"]
     assert abs(updated_at / 1000 - datetime.now(UTC).timestamp()) < 600

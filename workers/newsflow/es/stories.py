@@ -47,6 +47,9 @@ MAX_RESULT_WINDOW = 10_000
 # the index: an update is applied before it is searchable (the refresh interval, a busy node).
 FOLLOW_LAG = timedelta(seconds=30)
 FOLLOW_PAGE = 1000
+# Ids of a story's latest articles kept in its document (at least all of one update's), so that an
+# update applied twice (its bulk re-sent after the answer was lost) counts each article once.
+RECENT_MEMBERS = 100
 
 
 def iso_time(moment: datetime) -> str:
@@ -320,6 +323,7 @@ class Stories:
         embedding = features.embedding
         return {
             "article": {
+                "id": article.id,
                 "title": article.title,
                 "seen_at": iso_time(assignment.seen_at),
                 "outlet": article.outlet,
@@ -336,6 +340,7 @@ class Stories:
             "story_id": story_id,
             "max_keys": STORY_KEYS,
             "max_terms": STORY_TERMS,
+            "max_members": max(RECENT_MEMBERS, len(changes)),
             "changes": [change for _, change in changes],
         }
         return BulkOp(
