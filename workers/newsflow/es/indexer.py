@@ -159,11 +159,13 @@ class ArticleIndexer:
             else:
                 targets[article.id] = placement.index(month)
         settled = [article for article in settled if article.id in targets]
+        # Before the placements: a batch that fails after its articles joined stories in memory would
+        # fold them in again when indexed again (the bulk below waits out outages; it does not raise).
+        await self._indices.ensure(placement, targets.values())
         originals = [article for article in settled if owners[article.content_hash].article_id == article.id]
         signature_ops = await self._near.resolve(originals) if self._near else []
         owner_ids = {content_hash: owner.article_id for content_hash, owner in owners.items()}
         story_ops = await self._stories.resolve(settled, owner_ids) if self._stories else []
-        await self._indices.ensure(placement, targets.values())
         documents: dict[str, dict[str, Any]] = {}
         operations = []
         for article in settled:
