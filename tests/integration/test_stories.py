@@ -22,7 +22,7 @@ from newsflow.es.indexer import ArticleIndexer
 from newsflow.es.stories import Stories, story_from_source
 from newsflow.models import Article, SourceMessage
 from newsflow.pipeline import Enricher
-from newsflow.stories.assign import Assignment, StoryAssigner, seen_at
+from newsflow.stories.assign import Assignment, RecentStories, StoryAssigner, seen_at
 from newsflow.stories.scoring import STORY_TERMS, Story
 from newsflow.urls import article_id
 
@@ -86,6 +86,43 @@ def test_bilingual_pair_shares_one_story_with_both_languages_and_outlets(setting
     asyncio.run(index_in_batches(settings, es, [redelivered]))
     assert story_ids(es, settings) == stories
     assert {hit["_id"]: hit["_source"]["article_count"] for hit in all_stories(es, settings)} == counts
+
+
+def test_a_worker_holding_fewer_stories_than_the_index_searches_for_the_older_ones(settings, es):
+    """A worker starting on an index with more stories than it holds loads the latest ones; an article
+    whose window reaches past them is looked up in the index and joins its story."""
+    english_url, arabic_url = orjson.loads((SAMPLES / "expectations.json").read_bytes())["same_story"][0]
+    story_settings = settings.model_copy(update={"neardup_enabled": False, "name_prefix": f"{settings.name_prefix}c-"})
+    articles = {article.id: article for article in sample_articles(story_settings)}
+    english, arabic = articles[article_id(english_url)], articles[article_id(arabic_url)]
+    sport = [article for article in articles.values() if "/sport/" in article.url][:2]
+    for days, article in enumerate(sport, start=4):
+        article.published_at = english.published_at + timedelta(days=days)
+
+    async def run() -> tuple[list[list[Article]], set[str]]:
+        client = async_client(story_settings)
+        try:
+            first = ArticleIndexer(client, story_settings)
+            for batch in ([english], *([article] for article in sport)):
+                assert not (await first.index_batch(batch)).dead_letters
+            es.indices.refresh(index=[story_settings.articles_alias, story_settings.stories_index])
+            second = ArticleIndexer(client, story_settings)
+            second._stories.assigner.recent = RecentStories(capacity=2)
+            searched: list[list[Article]] = []
+            record_calls(second._stories, "_stored_candidates", searched)
+            assert not (await second.index_batch([arabic])).dead_letters
+            es.indices.refresh(index=story_settings.articles_alias)
+            held = {story.id for story in second._stories.assigner.recent._stories.values()}
+            return searched, held
+        finally:
+            await client.close()
+
+    with isolated(story_settings):
+        searched, held = asyncio.run(run())
+        stories = story_ids(es, story_settings)
+    assert [[article.id for article in batch] for batch in searched] == [[arabic.id]]
+    assert stories[arabic.id] == english.id, "found through the index, not held"
+    assert held == {sport[1].id, english.id}, "the latest story loaded, and the one the article joined"
 
 
 def record_calls(stories: Stories, method: str, calls: list) -> None:
