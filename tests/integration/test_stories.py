@@ -17,6 +17,7 @@ import pytest
 
 from newsflow import paths
 from newsflow.deployment import isolated
+from newsflow.es import stories as stories_module
 from newsflow.es.client import async_client
 from newsflow.es.indexer import ArticleIndexer
 from newsflow.es.stories import Stories, story_from_source
@@ -140,10 +141,11 @@ def all_stories(es, settings) -> list[dict]:
     return es.search(index=settings.stories_index, size=1000, source=["article_count"])["hits"]["hits"]
 
 
-def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(settings, es):
+def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(settings, es, monkeypatch):
     """Two workers (indexers with their own memory) place one story's articles in turn. A worker uses
     its own copy of a story while the index has no newer one, and reads the stored story once another
     worker has added to it, so that its copy never lags the index."""
+    monkeypatch.setattr(stories_module, "FOLLOW_PAGE", 1)  # following the index reads on past a full page
     english_url, arabic_url = orjson.loads((SAMPLES / "expectations.json").read_bytes())["same_story"][0]
     # Near duplicates would join their original's story without a candidate search: that path is not this test's.
     story_settings = settings.model_copy(update={"neardup_enabled": False, "name_prefix": f"{settings.name_prefix}w-"})
