@@ -138,6 +138,9 @@ class DedicatedServices:
     def kafka_log(self) -> str:
         return (self.state_dir / "kafka" / "kafka.log").read_text(errors="replace")
 
+    def elasticsearch_log(self) -> str:
+        return (self.state_dir / "elasticsearch" / "elasticsearch.log").read_text(errors="replace")
+
     @contextmanager
     def stopped(self, name: str) -> Iterator[None]:
         """The service's process stopped (SIGTERM), then started again on the same ports with the

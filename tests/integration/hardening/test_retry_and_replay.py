@@ -47,6 +47,7 @@ def dlq(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
 def test_refused_documents_are_retried_then_dead_lettered_and_replayed_after_the_fix(
     fault_settings: Settings,
     es: Elasticsearch,
+    dedicated_services: DedicatedServices,
     start_worker: Callable[..., FaultWorker],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -59,7 +60,14 @@ def test_refused_documents_are_retried_then_dead_lettered_and_replayed_after_the
     refused = unique_articles(REFUSED, run)
     produce(fault_settings, refused)
     # At least: one too many must fail the exact checks below, not wait out the deadline.
-    wait_for(lambda: len(dead_letters(fault_settings)) >= REFUSED, 120, "the refused articles to be dead-lettered")
+    try:
+        wait_for(lambda: len(dead_letters(fault_settings)) >= REFUSED, 120, "the refused articles to be dead-lettered")
+    except AssertionError as timed_out:
+        # Seen twice in CI: the retried articles were indexed a second after their refusal, as if the block
+        # had gone. Say whether it is still set and what the node logged about blocks.
+        blocks = es.indices.get_settings(index=fault_settings.articles_alias, name="index.blocks*")
+        logged = [line for line in dedicated_services.elasticsearch_log().splitlines() if "read-only" in line]
+        raise AssertionError(f"{timed_out}; blocks now: {blocks}; node log: {logged[-5:]}") from timed_out
     set_write_block(es, fault_settings, False)
 
     retried = read_records(fault_settings, fault_settings.topic_retry)
