@@ -68,7 +68,9 @@ def place_stories(assigner: StoryAssigner, articles: list[Article]) -> None:
     key frequencies first, then each article joins a held story or opens one."""
     placed = [article for article in articles if article.story_features is not None]
     key_terms = [assigner.prepare(article.story_features)[0] for article in placed]
-    now = datetime.now(UTC)
+    # The stream's clock, not this machine's: a live worker meets an article once it is published, and
+    # the generated dates pass today after ~630,000 articles (a worker takes a date past now for a wrong one).
+    now = max((article.published_at for article in placed if article.published_at), default=datetime.now(UTC))
     for article, terms in zip(placed, key_terms, strict=True):
         assigner.assign(article, article.story_features, terms, [], now)
 
