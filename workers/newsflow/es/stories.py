@@ -115,13 +115,14 @@ class Stories:
         known = await self._known_story_ids([*originals, *filter(None, originals.values())])
         prepared = {article.id: self.assigner.prepare(article.story_features) for article in placed}
         await self._follow()
-        held_from = self.assigner.held_from([seen_at(article, now) for article in placed], now)
+        whens = {article.id: seen_at(article, now) for article in placed}
+        held_from = self.assigner.held_from(list(whens.values()), now)
         searching = [
             article
             for article in placed
             if article.id not in known
             and originals[article.id] not in known
-            and not self.assigner.holds_candidates(seen_at(article, now), held_from)
+            and not self.assigner.holds_candidates(whens[article.id], held_from)
         ]
         stored = await self._stored_candidates(searching, prepared, now)
         assigned: dict[str, str] = {}
@@ -222,15 +223,25 @@ class Stories:
     async def _hold(self, hits: list[dict[str, Any]]) -> None:
         """Hold the stored stories found, in order, unless this worker holds them at least as complete."""
         stored_counts = {hit["_id"]: hit["fields"]["article_count"][0] for hit in hits}
-        newer = {
-            story_id
+        for story_id, story in (await self._current(stored_counts)).items():
+            if self.assigner.recent.get(story_id) is not story:
+                self.assigner.recent.put(story)
+
+    async def _current(self, stored_counts: dict[str, int]) -> dict[str, Story]:
+        """Story id -> the story as it is now, in the given order: the one this worker holds when it holds at
+        least the stored article count (it is the fresher copy: its large source is not read), else the
+        stored one, read once."""
+        held = {
+            story_id: story
             for story_id, count in stored_counts.items()
-            if (held := self.assigner.recent.get(story_id)) is None or held.article_count < count
+            if (story := self.assigner.recent.get(story_id)) is not None and story.article_count >= count
         }
-        sources = await self._sources(newer)
-        for story_id in stored_counts:
-            if story_id in sources:
-                self.assigner.recent.put(story_from_source(sources[story_id]))
+        sources = await self._sources(stored_counts.keys() - held.keys())
+        return {
+            story_id: held[story_id] if story_id in held else story_from_source(sources[story_id])
+            for story_id in stored_counts
+            if story_id in held or story_id in sources
+        }
 
     async def _stored_candidates(
         self, articles: list[Article], prepared: dict[str, tuple[list[str], list[str]]], now: datetime
@@ -249,17 +260,9 @@ class Stories:
                 raise TransientError(f"story lookup failed: {result['error']}")
             found[article.id] = [hit["_id"] for hit in result["hits"]["hits"]]
             stored_counts.update((hit["_id"], hit["fields"]["article_count"][0]) for hit in result["hits"]["hits"])
-        # A story this worker holds with at least the stored article count is the fresher copy (the assigner
-        # prefers it anyway): its large source is not read. The others are, once per batch: one Story per
-        # stored story, shared by the articles that found it (the assigner folds an article into a copy),
-        # so that its weighted keys are computed once.
-        stories = {}
-        for story_id, count in stored_counts.items():
-            held = self.assigner.recent.get(story_id)
-            if held is not None and held.article_count >= count:
-                stories[story_id] = held
-        sources = await self._sources(stored_counts.keys() - stories.keys())
-        stories.update((story_id, story_from_source(source)) for story_id, source in sources.items())
+        # Once per batch: one Story per stored story, shared by the articles that found it (the assigner
+        # folds an article into a copy), so that its weighted keys are computed once.
+        stories = await self._current(stored_counts)
         return {
             article_id: [stories[story_id] for story_id in story_ids if story_id in stories]
             for article_id, story_ids in found.items()

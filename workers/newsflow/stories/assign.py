@@ -245,7 +245,7 @@ class StoryAssigner:
         The article is folded into a copy of a story the caller gave (a stored story serves every
         article of a batch that found it), into the story itself when this worker holds it."""
         when = seen_at(article, now)
-        self._forget_inactive(min(when, now))
+        self._forget_inactive(self._newest_with(when, now))
         if known_story is not None:
             story_id = known_story if isinstance(known_story, str) else known_story.id
             story = self.recent.get(story_id) or (known_story.copy() if isinstance(known_story, Story) else None)
@@ -268,9 +268,7 @@ class StoryAssigner:
     def held_from(self, whens: list[datetime], now: datetime) -> datetime | None:
         """While placing articles seen at `whens` (each may open a story, and moves the newest time):
         the time after which this worker holds every story. None: it holds them all."""
-        newest = min(max(whens, default=now), now)
-        if self._newest is not None:
-            newest = max(newest, self._newest)
+        newest = self._newest_with(max(whens, default=now), now)
         before = None if self._held_for is None else newest - self._held_for
         return self.recent.complete_after(len(whens), before)
 
@@ -278,10 +276,16 @@ class StoryAssigner:
         """Whether every story that an article seen at `when` could join is held (`held_from`)."""
         return held_from is None or when - self.window > held_from
 
+    def _newest_with(self, when: datetime, now: datetime) -> datetime:
+        """The newest article's time once an article seen at `when` is placed: never past now (a date
+        wrongly in the future must not empty the memory), never back."""
+        newest = min(when, now)
+        return newest if self._newest is None else max(newest, self._newest)
+
     def _forget_inactive(self, newest: datetime) -> None:
-        """Advance the newest article's time (never past now: a date wrongly in the future must not empty
-        the memory) and forget the stories inactive since `_held_for` before it."""
-        if self._held_for is None or (self._newest is not None and newest <= self._newest):
+        """Move the newest article's time to `newest` and forget the stories inactive since `_held_for`
+        before it."""
+        if self._held_for is None or newest == self._newest:
             return
         self._newest = newest
         self.recent.forget_inactive(newest - self._held_for)
