@@ -23,6 +23,7 @@ from newsflow.es.indexer import ArticleIndexer
 from newsflow.es.stories import Stories, story_from_source
 from newsflow.models import Article, SourceMessage
 from newsflow.pipeline import Enricher
+from newsflow.settings import Settings
 from newsflow.stories.assign import Assignment, RecentStories, StoryAssigner, seen_at
 from newsflow.stories.scoring import STORY_TERMS, Story
 from newsflow.urls import article_id
@@ -40,17 +41,26 @@ def sample_articles(settings) -> list[Article]:
     return result.articles
 
 
+def bilingual_pair(settings, prefix: str) -> tuple[Settings, dict[str, Article], Article, Article]:
+    """Settings of a deployment of its own without near duplicates (a near duplicate joins its original's
+    story without a candidate search: not these tests' path), the enriched samples by id, and the English
+    and Arabic reports of one event."""
+    english_url, arabic_url = orjson.loads((SAMPLES / "expectations.json").read_bytes())["same_story"][0]
+    story_settings = settings.model_copy(
+        update={"neardup_enabled": False, "name_prefix": f"{settings.name_prefix}{prefix}-"}
+    )
+    articles = {article.id: article for article in sample_articles(story_settings)}
+    return story_settings, articles, articles[article_id(english_url)], articles[article_id(arabic_url)]
+
+
 async def index_in_batches(settings, es, batches: list[list[Article]]) -> None:
-    client = async_client(settings)
-    try:
+    async with async_client(settings) as client:
         indexer = ArticleIndexer(client, settings)
         for batch in batches:
             report = await indexer.index_batch(batch)
             assert not report.dead_letters
             # The next batch must find this one's stories through the index, not only in memory.
             es.indices.refresh(index=[settings.articles_alias, settings.stories_index])
-    finally:
-        await client.close()
 
 
 def story_ids(es, settings) -> dict[str, str | None]:
@@ -92,17 +102,13 @@ def test_bilingual_pair_shares_one_story_with_both_languages_and_outlets(setting
 def test_a_worker_holding_fewer_stories_than_the_index_searches_for_the_older_ones(settings, es):
     """A worker starting on an index with more stories than it holds loads the latest ones; an article
     whose window reaches past them is looked up in the index and joins its story."""
-    english_url, arabic_url = orjson.loads((SAMPLES / "expectations.json").read_bytes())["same_story"][0]
-    story_settings = settings.model_copy(update={"neardup_enabled": False, "name_prefix": f"{settings.name_prefix}c-"})
-    articles = {article.id: article for article in sample_articles(story_settings)}
-    english, arabic = articles[article_id(english_url)], articles[article_id(arabic_url)]
+    story_settings, articles, english, arabic = bilingual_pair(settings, "c")
     sport = [article for article in articles.values() if "/sport/" in article.url][:2]
     for days, article in enumerate(sport, start=4):
         article.published_at = english.published_at + timedelta(days=days)
 
     async def run() -> tuple[list[list[Article]], set[str]]:
-        client = async_client(story_settings)
-        try:
+        async with async_client(story_settings) as client:
             first = ArticleIndexer(client, story_settings)
             for batch in ([english], *([article] for article in sport)):
                 assert not (await first.index_batch(batch)).dead_letters
@@ -115,8 +121,6 @@ def test_a_worker_holding_fewer_stories_than_the_index_searches_for_the_older_on
             es.indices.refresh(index=story_settings.articles_alias)
             held = {story.id for story in second._stories.assigner.recent._stories.values()}
             return searched, held
-        finally:
-            await client.close()
 
     with isolated(story_settings):
         searched, held = asyncio.run(run())
@@ -146,18 +150,13 @@ def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(set
     its own copy of a story while the index has no newer one, and reads the stored story once another
     worker has added to it, so that its copy never lags the index."""
     monkeypatch.setattr(stories_module, "FOLLOW_PAGE", 1)  # following the index reads on past a full page
-    english_url, arabic_url = orjson.loads((SAMPLES / "expectations.json").read_bytes())["same_story"][0]
-    # Near duplicates would join their original's story without a candidate search: that path is not this test's.
-    story_settings = settings.model_copy(update={"neardup_enabled": False, "name_prefix": f"{settings.name_prefix}w-"})
-    articles = {article.id: article for article in sample_articles(story_settings)}
-    english, arabic = articles[article_id(english_url)], articles[article_id(arabic_url)]
+    story_settings, _, english, arabic = bilingual_pair(settings, "w")
     follow_ups = [_follow_up(story_settings, english, part) for part in (1, 2)]
 
     searched: list[list[Article]] = []
 
     async def run() -> tuple[list[set[str]], int]:
-        client = async_client(story_settings)
-        try:
+        async with async_client(story_settings) as client:
             first, second = ArticleIndexer(client, story_settings), ArticleIndexer(client, story_settings)
             read: list[set[str]] = []
             steps: list[set[str]] = []
@@ -175,8 +174,6 @@ def test_workers_read_a_story_they_hold_only_when_another_worker_added_to_it(set
                 es.indices.refresh(index=[story_settings.articles_alias, story_settings.stories_index])
                 steps.append(set().union(*map(set, read)))
             return steps, first._stories.assigner.recent.get(english.id).article_count
-        finally:
-            await client.close()
 
     with isolated(story_settings):
         steps, first_worker_count = asyncio.run(run())
@@ -209,14 +206,11 @@ def test_the_stored_story_keeps_the_keys_and_counts_the_worker_keeps(settings, e
     assert len(story.terms) == STORY_TERMS, "the samples' key terms are more than a story keeps"
 
     async def update_ops():
-        client = async_client(settings)
-        try:
+        async with async_client(settings) as client:
             stories = ArticleIndexer(client, settings)._stories
             # Two updates: the second cuts a story read back from the index.
             half = len(changes) // 2
             return [stories._update_op(story.id, part) for part in (changes[:half], changes[half:])]
-        finally:
-            await client.close()
 
     operations = asyncio.run(update_ops())
     for op in operations:
@@ -251,16 +245,12 @@ def test_an_article_later_than_the_worker_holds_finds_its_story_through_the_inde
     """A worker places an article from memory when it holds every story the article's window can hold.
     An article older than that (here: more than a window older than the newest one, after the worker
     forgot the story) is looked up in the stories index and still joins its story."""
-    english_url, arabic_url = orjson.loads((SAMPLES / "expectations.json").read_bytes())["same_story"][0]
-    story_settings = settings.model_copy(update={"neardup_enabled": False, "name_prefix": f"{settings.name_prefix}l-"})
-    articles = {article.id: article for article in sample_articles(story_settings)}
-    english, arabic = articles[article_id(english_url)], articles[article_id(arabic_url)]
+    story_settings, articles, english, arabic = bilingual_pair(settings, "l")
     later = next(article for article in articles.values() if "/sport/" in article.url)
     later.published_at = english.published_at + timedelta(days=10)
 
     async def run() -> tuple[list[list[Article]], bool]:
-        client = async_client(story_settings)
-        try:
+        async with async_client(story_settings) as client:
             indexer = ArticleIndexer(client, story_settings)
             searched: list[list[Article]] = []
             record_calls(indexer._stories, "_stored_candidates", searched)
@@ -271,8 +261,6 @@ def test_an_article_later_than_the_worker_holds_finds_its_story_through_the_inde
                 if batch == [later]:
                     forgotten = indexer._stories.assigner.recent.get(english.id) is None
             return searched, forgotten
-        finally:
-            await client.close()
 
     with isolated(story_settings):
         searched, forgotten = asyncio.run(run())
