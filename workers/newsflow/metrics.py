@@ -20,7 +20,9 @@ RETRIES = Counter(
 BATCH_PHASE_SECONDS = Histogram(
     "newsflow_batch_phase_seconds",
     "duration of one phase of a batch",
-    ["phase"],  # enrich, index (every Elasticsearch request of the batch), publish (awaiting the broker)
+    # enrich; resolve (duplicates and stories, with their Elasticsearch reads); index (the batch's bulk);
+    # publish (awaiting the broker). A batch's enrich and resolve overlap the index and publish of the one before.
+    ["phase"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 ES_REQUEST_SECONDS = Histogram(

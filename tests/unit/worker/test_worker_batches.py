@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from types import SimpleNamespace
 
@@ -34,11 +35,16 @@ def test_a_retried_record_keeps_its_original_coordinates_and_counts_its_rounds()
 
 
 class FakeConsumer:
+    """faust's consumer as the pauser sees it: partitions, and what was handed over and committed of each."""
+
     def __init__(self) -> None:
         self.paused: set[str] = set()
+        self._read_offset = {"raw-0": 41}  # raw-0 handed over up to 41
+        self._committed_offset = {"raw-0": 30, "raw-1": 12}  # raw-1: committed, nothing handed over since
+        self.positions: dict[str, int] = {}
 
     def assignment(self) -> set[str]:
-        return {"raw-0", "raw-1"}
+        return {"raw-0", "raw-1", "raw-2"}  # raw-2: neither
 
     def pause_partitions(self, partitions: set[str]) -> None:
         self.paused |= partitions
@@ -46,17 +52,34 @@ class FakeConsumer:
     def resume_partitions(self, partitions: set[str]) -> None:
         self.paused -= partitions
 
+    async def earliest_offsets(self, *partitions: str) -> dict[str, int]:
+        return dict.fromkeys(partitions, 5)
+
+    async def seek(self, partition: str, offset: int) -> None:
+        self.positions[partition] = offset
+
 
 def test_fetching_resumes_only_when_the_last_hold_is_released() -> None:
-    consumer = FakeConsumer()
-    pauser = PartitionPauser(SimpleNamespace(consumer=consumer))
-    pauser.close()
-    pauser.close()  # e.g. the batch retry and the bulk sender, both waiting
-    assert consumer.paused == {"raw-0", "raw-1"} and metrics.FETCHING_PAUSED._value.get() == 1
-    pauser.open()
-    assert pauser.paused and consumer.paused
-    pauser.open()
-    assert not pauser.paused and not consumer.paused and metrics.FETCHING_PAUSED._value.get() == 0
+    async def scenario() -> None:
+        consumer = FakeConsumer()
+        pauser = PartitionPauser(SimpleNamespace(consumer=consumer))
+        pauser.close()
+        pauser.close()  # e.g. the batch retry and the bulk sender, both waiting
+        assert consumer.paused == {"raw-0", "raw-1", "raw-2"} and metrics.FETCHING_PAUSED._value.get() == 1
+        pauser.open()
+        await asyncio.sleep(0)
+        assert pauser.paused and consumer.paused and not consumer.positions
+        pauser.open()
+        pauser.close()  # paused again before the resumption ran: it stays paused
+        await asyncio.sleep(0)
+        assert pauser.paused and consumer.paused
+        pauser.open()
+        await asyncio.sleep(0)
+        assert not pauser.paused and not consumer.paused and metrics.FETCHING_PAUSED._value.get() == 0
+        # Each partition is read again from the first record not handed over to the streams.
+        assert consumer.positions == {"raw-0": 42, "raw-1": 12, "raw-2": 5}
+
+    asyncio.run(scenario())
 
 
 def test_kafka_credentials_of_the_worker() -> None:

@@ -49,6 +49,17 @@ class IndexReport:
             self.transient_failures.append((article, error))
 
 
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch resolved against the stored state, its writes not sent yet."""
+
+    now: datetime
+    report: IndexReport = field(default_factory=IndexReport)  # failures met while resolving, then the writes'
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # article id -> its document
+    operations: list[BulkOp] = field(default_factory=list)  # articles first, then signature and story records
+    article_indices: set[str] = field(default_factory=set)  # the month indices the articles go to
+
+
 def duplicate_status(article: Article, owner_id: str) -> str:
     if owner_id != article.id:
         return "syndicated"
@@ -133,14 +144,21 @@ class ArticleIndexer:
 
     async def index_batch(self, articles: Sequence[Article]) -> IndexReport:
         """Index one batch: every article ends written, dead-lettered, or handed back as transiently refused."""
-        report = IndexReport()
+        return await self.write(await self.prepare(articles))
+
+    async def prepare(self, articles: Sequence[Article]) -> PreparedBatch:
+        """Resolve a batch against the stored state (months, owners, near duplicates, stories) into its
+        writes. The next batch may be prepared while this one's writes are in flight: what it must see of
+        this one (signatures, story placements) is in memory, and copies of its texts are written on a stub
+        until the owner's document arrives."""
+        prepared = PreparedBatch(now=datetime.now(UTC))
+        report, now = prepared.report, prepared.now
         latest_by_id = {article.id: article for article in articles}  # a later offset of one URL wins
         placement = await self._indices.placement()
         # An article already stored keeps its month (a resend under a later date or record time included).
         stored = {} if placement.single else await self._indices.stored_months(latest_by_id)
         months = {article.id: stored.get(article.id) or article_month(article) for article in latest_by_id.values()}
         owners, claim_failures = await self._exact.owners(list(latest_by_id.values()), months)
-        now = datetime.now(UTC)
         for article in latest_by_id.values():
             if article.content_hash in claim_failures:
                 report.add_failure(article, claim_failures[article.content_hash], now)
@@ -160,29 +178,34 @@ class ArticleIndexer:
                 targets[article.id] = placement.index(month)
         settled = [article for article in settled if article.id in targets]
         # Before the placements: a batch that fails after its articles joined stories in memory would
-        # fold them in again when indexed again (the bulk below waits out outages; it does not raise).
+        # fold them in again when indexed again (its writes wait out outages; they do not raise).
         await self._indices.ensure(placement, targets.values())
         originals = [article for article in settled if owners[article.content_hash].article_id == article.id]
         signature_ops = await self._near.resolve(originals) if self._near else []
         owner_ids = {content_hash: owner.article_id for content_hash, owner in owners.items()}
         story_ops = await self._stories.resolve(settled, owner_ids) if self._stories else []
-        documents: dict[str, dict[str, Any]] = {}
-        operations = []
+        article_ops = []
         for article in settled:
             owner_id = owner_ids[article.content_hash]
-            documents[article.id] = article_document(article, now, owner_id)
+            prepared.documents[article.id] = article_document(article, now, owner_id)
             if owner_id == article.id:
-                operations.append(self._upsert_op(article, documents[article.id], targets[article.id]))
+                article_ops.append(self._upsert_op(article, prepared.documents[article.id], targets[article.id]))
             else:
-                operations.append(self._syndication_op(article, owner_id, targets[article.id], now))
-        article_indices = set(targets.values())
-        for op, error in await self._sender.send(operations + signature_ops + story_ops):
-            if next(iter(op.action.values()))["_index"] not in article_indices:
+                article_ops.append(self._syndication_op(article, owner_id, targets[article.id], now))
+        prepared.operations = article_ops + signature_ops + story_ops
+        prepared.article_indices = set(targets.values())
+        return prepared
+
+    async def write(self, prepared: PreparedBatch) -> IndexReport:
+        """Send a prepared batch's writes in one bulk and report each article's outcome."""
+        report, now = prepared.report, prepared.now
+        for op, error in await self._sender.send(prepared.operations):
+            if next(iter(op.action.values()))["_index"] not in prepared.article_indices:
                 continue  # a signature or story record: its failure only weakens later matching
             if error is not None:
                 report.add_failure(op.article, error, now)
                 continue
-            document = documents[op.article.id]
+            document = prepared.documents[op.article.id]
             report.documents.append(document)
             if document["duplicate_status"] == "syndicated":
                 report.syndicated += 1

@@ -2,9 +2,10 @@
 
 Per batch of Kafka events: enrich (pure stages, in a thread so the event loop keeps heart-beating),
 resolve duplicates and bulk-index into Elasticsearch, publish dead letters, retries and enriched
-documents, and only then let faust acknowledge the events. `Stream.take_events` acknowledges a
-batch after the loop body returns, and faust commits only acknowledged offsets: an offset is
-committed after Elasticsearch and the broker acknowledged every message up to it.
+documents, and only then acknowledge the events (by hand: `Stream.noack_take`); faust commits only
+acknowledged offsets, so an offset is committed after Elasticsearch and the broker acknowledged
+every message up to it. A batch is enriched while the one before it is resolved against the
+stored state and the one before that is written.
 
 Where a message ends when something fails:
 * it can never be processed: `articles.dlq`, original bytes, reason in headers;
@@ -37,7 +38,7 @@ from newsflow.errors import PermanentError
 from newsflow.es.bulk import backoff_delay
 from newsflow.es.client import async_client
 from newsflow.es.dedup import expire_state
-from newsflow.es.indexer import ArticleIndexer, IndexReport
+from newsflow.es.indexer import ArticleIndexer, IndexReport, PreparedBatch
 from newsflow.es.learned import LearnedState
 from newsflow.kafka.admin import message_size_limit, ssl_context
 from newsflow.logs import message_context
@@ -58,6 +59,8 @@ logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
 logging.getLogger("elastic_transport.node_pool").setLevel(logging.ERROR)
 
 ResultT = TypeVar("ResultT")
+# Batches between the start of their enrichment and their acknowledgement (see `consume`).
+BATCHES_IN_FLIGHT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,8 @@ class PartitionPauser:
     def __init__(self, app: faust.App) -> None:
         self._app = app
         self._holds = 0
+        self._paused: set[TP] = set()
+        self._resuming: asyncio.Task[None] | None = None
 
     @property
     def paused(self) -> bool:
@@ -157,13 +162,36 @@ class PartitionPauser:
         if self._holds == 1:
             partitions = self._app.consumer.assignment()
             self._app.consumer.pause_partitions(partitions)
+            self._paused |= partitions
             metrics.FETCHING_PAUSED.set(1)
             log.warning("fetching paused on %d partitions until the current batch completes", len(partitions))
 
     def open(self) -> None:
         self._holds -= 1
         if self._holds == 0:
-            self._app.consumer.resume_partitions(self._app.consumer.assignment())
+            self._resuming = asyncio.create_task(self._resume())
+
+    async def _resume(self) -> None:
+        consumer = self._app.consumer
+        partitions = self._paused & consumer.assignment()
+        # faust skips the records it fetched for a partition that is paused while it hands them to the
+        # streams, and takes the gap this leaves for processed (its offsets get committed): each paused
+        # partition is read again from just after the last record handed over. (`_read_offset` and
+        # `_committed_offset` are the consumer's own bookkeeping of both; faust has no public reading.)
+        unread = [tp for tp in partitions if consumer._read_offset.get(tp) is None]
+        # Nothing handed over since the assignment: from the committed offset, else from the start
+        # (`consumer_auto_offset_reset`).
+        earliest = await consumer.earliest_offsets(*unread) if unread else {}
+        for tp in partitions:
+            delivered = consumer._read_offset.get(tp)
+            if delivered is not None:
+                await consumer.seek(tp, delivered + 1)
+            else:
+                committed = consumer._committed_offset.get(tp)
+                await consumer.seek(tp, committed if committed is not None else earliest[tp])
+        if self._holds == 0:  # not paused again meanwhile
+            consumer.resume_partitions(partitions)
+            self._paused.clear()
             metrics.FETCHING_PAUSED.set(0)
             log.info("fetching resumed")
 
@@ -173,6 +201,23 @@ class Topics:
     dlq: faust.TopicT
     retry: faust.TopicT
     enriched: faust.TopicT
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichedBatch:
+    events: Sequence[EventT]
+    attempts: dict[SourceMessage, int]  # each message and the retry rounds it has been through
+    result: BatchResult
+    phases: PhaseClock
+    started: float  # perf_counter at the start of its enrichment
+
+
+@dataclass(frozen=True, slots=True)
+class PendingBatch:
+    """An enriched batch resolved against the stored state, its writes not sent yet."""
+
+    enriched: EnrichedBatch
+    prepared: PreparedBatch
 
 
 class BatchProcessor:
@@ -205,24 +250,37 @@ class BatchProcessor:
     async def __aexit__(self, *_: object) -> None:
         await self._es.close()
 
-    async def process(self, events: Sequence[EventT]) -> None:
+    async def enrich(self, events: Sequence[EventT]) -> EnrichedBatch:
+        """The pure stages, in the enrichment thread."""
         started = time.perf_counter()
         if self._learned is not None:  # the first articles are cleaned and matched with what all workers learned
             await self._until_done("loading the learned state", self._learned.ready)
         attempts = dict(source_message(event) for event in events)
-        messages = list(attempts)
         for topic, count in Counter(event.message.topic for event in events).items():
             metrics.MESSAGES_CONSUMED.labels(topic).inc(count)
         phases = PhaseClock()
         with phases.timing("enrich"):
-            enriched = await self._enrich(messages)
+            result = await self._enrich(list(attempts))
+        return EnrichedBatch(events, attempts, result, phases, started)
+
+    async def resolve(self, batch: EnrichedBatch) -> PendingBatch:
+        """Duplicates and stories against the stored state, into the batch's writes."""
+        with batch.phases.timing("resolve"):
+            prepared = await self._until_done("resolving", lambda: self._indexer.prepare(batch.result.articles))
+        return PendingBatch(batch, prepared)
+
+    async def complete(self, pending: PendingBatch) -> None:
+        """Write the batch, then publish its dead letters, retries and documents; its events may be
+        acknowledged when this returns."""
+        batch = pending.enriched
+        phases = batch.phases
         with phases.timing("index"):
-            report = await self._until_done("indexing", lambda: self._indexer.index_batch(enriched.articles))
-        letters = enriched.dead_letters + report.dead_letters
+            report = await self._until_done("indexing", lambda: self._indexer.write(pending.prepared))
+        letters = batch.result.dead_letters + report.dead_letters
         retries = []
         now = datetime.now(UTC)
         for article, error in report.transient_failures:
-            attempt = attempts[article.source] + 1
+            attempt = batch.attempts[article.source] + 1
             if attempt <= self._settings.retry_max_attempts:
                 retries.append(Retry(article.source, attempt, str(error)))
             else:
@@ -230,16 +288,16 @@ class BatchProcessor:
                 letters.append(DeadLetter(article.source, exhausted, now))
         with phases.timing("publish"):
             await self._until_done("publishing", lambda: self._publish(letters, retries, report.documents))
-        self._account(events, letters, retries, report)
+        self._account(batch.events, letters, retries, report)
         log.info(
             "batch of %d: %d indexed (%d near duplicates), %d syndicated, %d dead-lettered, %d to retry in %.2fs (%s)",
-            len(events),
+            len(batch.events),
             report.indexed,
             report.near_duplicates,
             report.syndicated,
             len(letters),
             len(retries),
-            time.perf_counter() - started,
+            time.perf_counter() - batch.started,
             phases,
         )
 
@@ -427,12 +485,41 @@ def create_app(settings: Settings) -> faust.App:
         app.web_server(MetricsServer(settings.metrics_host, settings.metrics_port, health))
 
     async def consume(stream: faust.StreamT, *, delayed: bool) -> None:
+        """Three batches at a time, each in its own stage: one enriched (the enrichment thread), the one
+        before resolved (the event loop, with the node's reads), the one before that written (the node).
+        Batches are resolved and written one after the other, in order. Events are acknowledged by hand
+        once their batch is written and published (`noack_take` does not acknowledge them): a batch
+        left unfinished at shutdown is delivered again."""
         async with BatchProcessor(app, settings, topics, pauser, enrich_in_thread, frequencies, learned) as processor:
             processors.append(processor)
-            async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout_s):
-                if delayed:  # a retry waits out retry_delay_s from when it was sent
-                    await asyncio.sleep(max(0.0, retry_not_before(events) - time.time()))
-                await processor.process(events)
+            room = asyncio.Semaphore(BATCHES_IN_FLIGHT)
+            to_resolve: asyncio.Queue[EnrichedBatch | None] = asyncio.Queue()
+            to_write: asyncio.Queue[PendingBatch | None] = asyncio.Queue()
+
+            async def resolve_in_order() -> None:
+                while (enriched := await to_resolve.get()) is not None:
+                    to_write.put_nowait(await processor.resolve(enriched))
+                to_write.put_nowait(None)
+
+            async def write_in_order() -> None:
+                while (pending := await to_write.get()) is not None:
+                    await processor.complete(pending)
+                    for event in pending.enriched.events:
+                        await stream.ack(event)
+                    room.release()
+
+            # A stage that fails cancels the others and the agent: its batch and those after it are unacknowledged.
+            async with asyncio.TaskGroup() as stages:
+                stages.create_task(resolve_in_order())
+                stages.create_task(write_in_order())
+                try:
+                    async for events in stream.noack_take(settings.batch_size, within=settings.batch_timeout_s):
+                        await room.acquire()
+                        if delayed:  # a retry waits out retry_delay_s from when it was sent
+                            await asyncio.sleep(max(0.0, retry_not_before(events) - time.time()))
+                        to_resolve.put_nowait(await processor.enrich(events))
+                finally:
+                    to_resolve.put_nowait(None)  # the stages finish the batches before it, then end
 
     @app.agent(raw_topic, name="enrich")
     async def enrich(stream: faust.StreamT) -> None:
