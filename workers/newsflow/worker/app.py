@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gc
 import logging
 import time
 from collections import Counter
@@ -403,6 +405,15 @@ class PhaseClock:
         return ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in self.seconds.items())
 
 
+@functools.cache
+def freeze_startup_heap() -> None:
+    """Once, after the first batch: the code, models, word lists and learned state loaded by then live
+    as long as the process, and the collector's full passes stop walking them (they took a fifth of the
+    CPU of resolving a batch against the stored state, 0.27 ms an article)."""
+    gc.collect()
+    gc.freeze()
+
+
 def faust_app(settings: Settings, app_id: str, **options: Any) -> faust.App:
     """A faust app on this deployment's brokers with the options every newsflow worker shares."""
     return faust.App(
@@ -507,6 +518,7 @@ def create_app(settings: Settings) -> faust.App:
                     for event in pending.enriched.events:
                         await stream.ack(event)
                     room.release()
+                    freeze_startup_heap()
 
             # A stage that fails cancels the others and the agent: its batch and those after it are unacknowledged.
             async with asyncio.TaskGroup() as stages:
