@@ -10,7 +10,6 @@ placed in a story (`newsflow.es.stories`), whose update rides in the same bulk.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -155,11 +154,9 @@ class ArticleIndexer:
         prepared = PreparedBatch(now=datetime.now(UTC))
         report, now = prepared.report, prepared.now
         latest_by_id = {article.id: article for article in articles}  # a later offset of one URL wins
-        # An article already stored keeps its month (a resend under a later date or record time included);
-        # read in the same round trip as the placement, and unused when a single index takes everything.
-        placement, stored = await asyncio.gather(self._indices.placement(), self._indices.stored_months(latest_by_id))
-        if placement.single:
-            stored = {}
+        placement = await self._indices.placement()
+        # An article already stored keeps its month (a resend under a later date or record time included).
+        stored = {} if placement.single else await self._indices.stored_months(latest_by_id)
         months = {article.id: stored.get(article.id) or article_month(article) for article in latest_by_id.values()}
         owners, claim_failures = await self._exact.owners(list(latest_by_id.values()), months)
         for article in latest_by_id.values():

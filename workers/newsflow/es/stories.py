@@ -16,7 +16,6 @@ the story updates go out in the same bulk as the articles.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -113,12 +112,9 @@ class Stories:
             return []
         now = datetime.now(UTC)
         originals = {article.id: self._original(article, owners) for article in placed}
-        # Two independent reads, one round trip: the stored placements of the batch's articles, and the
-        # stories any worker changed since the last batch.
-        known, _ = await asyncio.gather(
-            self._known_story_ids([*originals, *filter(None, originals.values())]), self._follow()
-        )
+        known = await self._known_story_ids([*originals, *filter(None, originals.values())])
         prepared = {article.id: self.assigner.prepare(article.story_features) for article in placed}
+        await self._follow()
         whens = {article.id: seen_at(article, now) for article in placed}
         held_from = self.assigner.held_from(list(whens.values()), now)
         searching = [
