@@ -153,7 +153,7 @@ class PartitionPauser:
         self._app = app
         self._holds = 0
         self._paused: set[TP] = set()
-        self._resuming: asyncio.Task[None] | None = None
+        self._resuming: asyncio.Task[None] | None = None  # referenced, so it is not collected mid-run
 
     @property
     def paused(self) -> bool:
@@ -180,14 +180,14 @@ class PartitionPauser:
         # streams, and takes the gap this leaves for processed (its offsets get committed): each paused
         # partition is read again from just after the last record handed over. (`_read_offset` and
         # `_committed_offset` are the consumer's own bookkeeping of both; faust has no public reading.)
-        unread = [tp for tp in partitions if consumer._read_offset.get(tp) is None]
+        delivered = {tp: consumer._read_offset.get(tp) for tp in partitions}
+        unread = [tp for tp, offset in delivered.items() if offset is None]
         # Nothing handed over since the assignment: from the committed offset, else from the start
         # (`consumer_auto_offset_reset`).
         earliest = await consumer.earliest_offsets(*unread) if unread else {}
-        for tp in partitions:
-            delivered = consumer._read_offset.get(tp)
-            if delivered is not None:
-                await consumer.seek(tp, delivered + 1)
+        for tp, offset in delivered.items():
+            if offset is not None:
+                await consumer.seek(tp, offset + 1)
             else:
                 committed = consumer._committed_offset.get(tp)
                 await consumer.seek(tp, committed if committed is not None else earliest[tp])
