@@ -1,9 +1,9 @@
-"""Story rarity weights shared by several workers: pending changes, merged counts, the bound."""
+"""Story rarity weights shared by several workers: pending changes, merged counts, the bound, the steps."""
 
 import math
 from collections import Counter
 
-from newsflow.stories.scoring import DocumentFrequencies, bounded_counts, merged_counts
+from newsflow.stories.scoring import MAX_STEP_ARTICLES, DocumentFrequencies, bounded_counts, merged_counts
 
 
 def flush(frequencies: DocumentFrequencies, store: dict) -> None:
@@ -67,7 +67,7 @@ def test_frequencies_not_shared_record_no_changes():
     assert frequencies.pending_changes() == (0, Counter())
 
 
-def test_idf_of_many_keys_follows_every_added_article():
+def test_idf_of_many_keys_follows_every_added_article_among_the_first_hundred():
     frequencies = DocumentFrequencies()
     keys = ["e:egypt", "n:125", "en:minist", "en:unseen"]
     for added in (["e:egypt", "n:125"], ["e:egypt"], ["en:minist", "e:egypt"]):
@@ -77,3 +77,40 @@ def test_idf_of_many_keys_follows_every_added_article():
         assert after == [frequencies.idf(key) for key in keys] != before
     assert frequencies.idf("e:egypt") == 1.0
     assert frequencies.idf("en:unseen") == math.log(4) + 1
+
+
+def test_past_the_first_hundred_keys_are_weighed_by_the_counts_at_the_last_step():
+    frequencies = DocumentFrequencies()
+    for _ in range(200):
+        frequencies.add(["e:egypt"])
+    version = frequencies.version
+    frequencies.add(["n:125"])  # 201 articles: the next step is 1 % (2 articles) after the one at 200
+    assert frequencies.version is version
+    assert frequencies.idf("n:125") == math.log(201) + 1  # unseen at the step
+    assert list(frequencies.idfs(["n:125", "e:egypt"])) == [math.log(201) + 1, 1.0]
+    frequencies.add(["n:125"])
+    assert frequencies.version is not version
+    assert frequencies.idf("n:125") == math.log(203 / 3) + 1
+    assert frequencies.idf("e:egypt") == math.log(203 / 201) + 1
+
+
+def test_steps_are_at_most_max_step_articles_apart():
+    frequencies = DocumentFrequencies()
+    frequencies.restore_merged(1_000_000, {"e:egypt": 1000})  # 1 % would be 10,000 articles
+    version = frequencies.version
+    for _ in range(MAX_STEP_ARTICLES - 1):
+        frequencies.add(["e:egypt"])
+    assert frequencies.version is version and frequencies.idf("e:egypt") == math.log(1_000_001 / 1001) + 1
+    frequencies.add(["e:egypt"])
+    assert frequencies.version is not version
+    assert frequencies.idf("e:egypt") == math.log((1_000_001 + MAX_STEP_ARTICLES) / (1001 + MAX_STEP_ARTICLES)) + 1
+
+
+def test_forgetting_keys_takes_a_step():
+    frequencies = DocumentFrequencies(max_keys=3)
+    for _ in range(300):
+        frequencies.add(["e:egypt", "n:125"])
+    version = frequencies.version
+    frequencies.add(["en:one", "en:two"])  # four keys: those seen once go
+    assert frequencies.version is not version
+    assert len(frequencies) == 2 and frequencies.idf("en:one") == math.log(302) + 1

@@ -23,8 +23,8 @@ from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
-from itertools import repeat
-from operator import itemgetter, mul
+from itertools import repeat, tee
+from operator import itemgetter, mul, sub
 
 import numpy as np
 
@@ -71,10 +71,19 @@ MODELS = {
 
 
 MAX_FREQUENCY_KEYS = 500_000
+# Keys are weighed anew once the articles counted grew by 1/STEP_GROWTH, and at least every MAX_STEP_ARTICLES:
+# a thousand articles barely move a key's weight; a story's new keys must not weigh as unseen for long.
+STEP_GROWTH = 100
+MAX_STEP_ARTICLES = 250
 
 
 class DocumentFrequencies:
     """In how many of the articles seen each key occurs; bounded by forgetting the rarest keys.
+
+    Keys are weighed by the counts as they stood at the last step (`version`): a step is taken once the
+    articles counted grew by 1 % (after every article of the first hundred, at least every
+    `MAX_STEP_ARTICLES`). The weights a story's keys get are kept until the next step, so a story met by
+    one small batch after another is weighed once, not again after every article.
 
     Shared by several workers (`record_changes`): what was added since the last flush is also kept
     apart (pending); the worker stores it merged into the shared counts (`merged_counts`),
@@ -83,26 +92,32 @@ class DocumentFrequencies:
     def __init__(self, max_keys: int = MAX_FREQUENCY_KEYS, record_changes: bool = False) -> None:
         self.documents = 0
         self._counts: Counter[str] = Counter()
+        self._added_since_step: Counter[str] = Counter()  # the counts at the step: _counts minus these
         self.max_keys = max_keys
         self._pending_documents = 0
         self._pending: Counter[str] | None = Counter() if record_changes else None
-        self._idf_of_count = _IdfOfCount(self)
-        self._changed()
+        self._step()
 
-    def _changed(self) -> None:
-        # A new version, so that weights computed from these frequencies know when they are stale. The idf
-        # depends on a key's count alone, so it is computed once per count and version: the keys of a
+    def _step(self) -> None:
+        # A new version, so that weights computed from the counts before know they are stale. The idf
+        # depends on a key's count alone, so it is computed once per count and step: the keys of a
         # batch's stories have a few hundred distinct counts, and each key's count is a lookup in C.
         self.version = object()
-        self._idf_of_count.clear()
+        self._step_documents = self.documents
+        self._added_since_step.clear()
+        self._idf_of_count = _IdfOfCount(self.documents)
 
     def add(self, keys: Iterable[str]) -> None:
         # In the article's order, not a set's (string hashing differs per process): bounded_counts keeps ties in order.
         distinct = dict.fromkeys(keys).keys()
         self.documents += 1
-        self._changed()
         self._counts.update(distinct)
-        self._counts = bounded_counts(self._counts, self.max_keys)
+        self._added_since_step.update(distinct)
+        bounded = bounded_counts(self._counts, self.max_keys)
+        step = min(MAX_STEP_ARTICLES, max(1, self._step_documents // STEP_GROWTH))
+        if bounded is not self._counts or self.documents - self._step_documents >= step:
+            self._counts = bounded
+            self._step()
         if self._pending is not None:
             self._pending_documents += 1
             self._pending.update(distinct)
@@ -113,12 +128,15 @@ class DocumentFrequencies:
         return len(self._counts)
 
     def idf(self, key: str) -> float:
-        """Smoothed inverse document frequency: 1 for a key in every article, higher for rarer keys."""
-        return self._idf_of_count[self._counts.get(key, 0)]
+        """Smoothed inverse document frequency at the last step: 1 for a key in every article, higher for
+        rarer keys."""
+        return self._idf_of_count[self._counts.get(key, 0) - self._added_since_step.get(key, 0)]
 
     def idfs(self, keys: Iterable[str]) -> Iterator[float]:
         """The idf of each key (as `idf`), without a Python call per key."""
-        return map(self._idf_of_count.__getitem__, map(self._counts.get, keys, repeat(0)))
+        counted, added = tee(keys)
+        counts = map(sub, map(self._counts.get, counted, repeat(0)), map(self._added_since_step.get, added, repeat(0)))
+        return map(self._idf_of_count.__getitem__, counts)
 
     def pending_changes(self) -> tuple[int, Counter[str]]:
         """Articles added since the changes last acknowledged, and their key counts (a copy)."""
@@ -136,18 +154,18 @@ class DocumentFrequencies:
         """Take the shared counts, with the pending changes added to them."""
         self.documents = documents + self._pending_documents
         self._counts = merged_counts(counts, self._pending or {}, self.max_keys)
-        self._changed()
+        self._step()
 
 
 class _IdfOfCount(dict[int, float]):
-    """The idf of a key counted in so many articles, under the current frequencies; computed on first lookup."""
+    """The idf of a key counted in so many of `documents` articles; computed on first lookup."""
 
-    def __init__(self, frequencies: DocumentFrequencies) -> None:
+    def __init__(self, documents: int) -> None:
         super().__init__()
-        self._frequencies = frequencies
+        self._documents = documents
 
     def __missing__(self, count: int) -> float:
-        idf = self[count] = math.log((1 + self._frequencies.documents) / (1 + count)) + 1.0
+        idf = self[count] = math.log((1 + self._documents) / (1 + count)) + 1.0
         return idf
 
 
