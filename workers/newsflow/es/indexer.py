@@ -156,8 +156,11 @@ class ArticleIndexer:
         latest_by_id = {article.id: article for article in articles}  # a later offset of one URL wins
         placement = await self._indices.placement()
         # An article already stored keeps its month (a resend under a later date or record time included).
-        stored = {} if placement.single else await self._indices.stored_months(latest_by_id)
-        months = {article.id: stored.get(article.id) or article_month(article) for article in latest_by_id.values()}
+        stored = {} if placement.single else await self._indices.stored(latest_by_id)
+        stored_months = {article_id: found.month for article_id, found in stored.items()}
+        months = {
+            article.id: stored_months.get(article.id) or article_month(article) for article in latest_by_id.values()
+        }
         owners, claim_failures = await self._exact.owners(list(latest_by_id.values()), months)
         for article in latest_by_id.values():
             if article.content_hash in claim_failures:
@@ -183,7 +186,11 @@ class ArticleIndexer:
         originals = [article for article in settled if owners[article.content_hash].article_id == article.id]
         signature_ops = await self._near.resolve(originals) if self._near else []
         owner_ids = {content_hash: owner.article_id for content_hash, owner in owners.items()}
-        story_ops = await self._stories.resolve(settled, owner_ids) if self._stories else []
+        # The batch's articles were looked up with their months: the stories of those stored (none were
+        # looked up in the layout before months).
+        looked_up = {} if placement.single else {article_id: None for article_id in latest_by_id}
+        looked_up.update((article_id, found.story_id) for article_id, found in stored.items())
+        story_ops = await self._stories.resolve(settled, owner_ids, looked_up) if self._stories else []
         article_ops = []
         for article in settled:
             owner_id = owner_ids[article.content_hash]

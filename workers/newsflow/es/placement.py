@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from elasticsearch import ApiError
 
 from newsflow.errors import ConfigError
 from newsflow.es.bulk import BulkSender
 from newsflow.es.indices import IndexNames, index_month
+
+
+class StoredArticle(NamedTuple):
+    month: str
+    story_id: str | None
 
 
 @dataclass(frozen=True)
@@ -49,17 +55,31 @@ class ArticleIndices:
         prefix = months[0].rsplit("-", 1)[0] if months else self._prefix
         return Placement(single[0] if single else None, prefix, frozenset(found))
 
-    async def stored_months(self, article_ids: Iterable[str]) -> dict[str, str]:
-        """article id -> month of the index already holding it (documents searchable, i.e. refreshed).
+    async def stored(self, article_ids: Iterable[str]) -> dict[str, StoredArticle]:
+        """article id -> the month of the index already holding it and its story id, for the documents
+        searchable (refreshed) in month indices.
 
         An `ids` search over the alias: a GET by id through an alias of several indices is refused."""
         ids = sorted(set(article_ids))
         if not ids:
             return {}
+        # The story id from doc values: reading `_source` would decompress each whole article.
         response = await self._sender.call(
-            self._sender.client.search, index=self._alias, query={"ids": {"values": ids}}, source=False, size=len(ids)
+            self._sender.client.search,
+            index=self._alias,
+            query={"ids": {"values": ids}},
+            source=False,
+            docvalue_fields=["story_id"],
+            size=len(ids),
         )
-        return {hit["_id"]: month for hit in response["hits"]["hits"] if (month := index_month(hit["_index"]))}
+        return {
+            hit["_id"]: StoredArticle(month, hit.get("fields", {}).get("story_id", [None])[0])
+            for hit in response["hits"]["hits"]
+            if (month := index_month(hit["_index"]))
+        }
+
+    async def stored_months(self, article_ids: Iterable[str]) -> dict[str, str]:
+        return {article_id: found.month for article_id, found in (await self.stored(article_ids)).items()}
 
     async def ensure(self, placement: Placement, indices: Iterable[str]) -> None:
         """Create the month indices a batch writes to that do not exist yet, from their version's template,

@@ -17,7 +17,7 @@ the story updates go out in the same bulk as the articles.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,17 +102,20 @@ class Stories:
         # has loaded the stories, 0 when there were none.
         self._followed_to: int | None = None
 
-    async def resolve(self, articles: Sequence[Article], owners: dict[str, str]) -> list[BulkOp]:
+    async def resolve(
+        self, articles: Sequence[Article], owners: dict[str, str], looked_up: Mapping[str, str | None]
+    ) -> list[BulkOp]:
         """Set `story_id` on every article that has story features; return the story updates.
 
         `owners`: content hash -> the article owning that text; a syndicated copy joins its owner's
-        story and a near duplicate its original's."""
+        story and a near duplicate its original's. `looked_up`: article id -> its stored story id (None:
+        not stored, or in no story), for articles the caller has read already."""
         placed = [article for article in articles if article.story_features is not None]
         if not placed:
             return []
         now = datetime.now(UTC)
         originals = {article.id: self._original(article, owners) for article in placed}
-        known = await self._known_story_ids([*originals, *filter(None, originals.values())])
+        known = await self._known_story_ids([*originals, *filter(None, originals.values())], looked_up)
         prepared = {article.id: self.assigner.prepare(article.story_features) for article in placed}
         await self._follow()
         whens = {article.id: seen_at(article, now) for article in placed}
@@ -155,10 +158,15 @@ class Stories:
             return owner
         return article.near_duplicate_of
 
-    async def _known_story_ids(self, article_ids: list[str]) -> dict[str, str]:
+    async def _known_story_ids(self, article_ids: list[str], looked_up: Mapping[str, str | None]) -> dict[str, str]:
         """article id -> its story id, for the given articles already placed (in memory or indexed)."""
-        known = {article_id: self.assigner.story_of(article_id) for article_id in set(article_ids)}
-        missing = sorted(article_id for article_id, story_id in known.items() if story_id is None)
+        known = {
+            article_id: self.assigner.story_of(article_id) or looked_up.get(article_id)
+            for article_id in set(article_ids)
+        }
+        missing = sorted(
+            article_id for article_id, story_id in known.items() if story_id is None and article_id not in looked_up
+        )
         if missing:
             # A search, not mget: the alias spans two indices while a migration runs.
             response = await self._sender.call(
