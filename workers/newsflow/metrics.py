@@ -31,6 +31,14 @@ ES_REQUEST_SECONDS = Histogram(
     ["request"],  # the client method: bulk, search, msearch, ...
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+RECORD_AGE_SECONDS = Histogram(
+    "newsflow_record_age_seconds",
+    "seconds from the Kafka timestamp of a batch's oldest record to the start of the batch's enrichment",
+    # How fresh the worker keeps up: a backlog or a stalled stage shows here before in the lag. A retried
+    # record keeps its original timestamp, so on articles.retry this includes the retry delay.
+    ["topic"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900),
+)
 BULK_IN_FLIGHT = Gauge("newsflow_bulk_requests_in_flight", "bulk requests sent and not yet answered")
 CONSUMER_LAG = Gauge(
     "newsflow_consumer_lag",

@@ -199,6 +199,8 @@ def test_elasticsearch_unreachable_pauses_fetching_and_loses_nothing(
     worker = start_worker(es_url=es_proxy.url)
     produced, outage = ingest_across_outage(fault_settings, worker, es_proxy.cut(), 15.0, WAVE)
     assert_outage_weathered(fault_settings, worker, produced, outage)
+    # The backlog waited out the outage in Kafka (more than three batches of it): freshness shows it.
+    assert worker.metrics()["newsflow_record_age_seconds_sum"] > 15.0
 
 
 @pytest.mark.slow

@@ -12,7 +12,15 @@ import pytest
 from newsflow import metrics
 from newsflow.models import SourceMessage
 from newsflow.settings import Settings
-from newsflow.worker.app import PartitionPauser, PhaseClock, Retry, broker_credentials, retry_not_before, source_message
+from newsflow.worker.app import (
+    PartitionPauser,
+    PhaseClock,
+    Retry,
+    broker_credentials,
+    oldest_record_times,
+    retry_not_before,
+    source_message,
+)
 
 
 def event(topic: str, partition: int, offset: int, headers: list[tuple[str, bytes]] | None = None) -> SimpleNamespace:
@@ -105,3 +113,12 @@ def test_each_phase_of_a_batch_is_timed_into_its_log_line_and_histogram() -> Non
     assert str(phases).startswith("enrich 0.0") and ", index 0.00s" in str(phases)
     assert observed("enrich") - before["enrich"] == pytest.approx(phases.seconds["enrich"])
     assert observed("index") > before["index"]
+
+
+def test_a_batch_reports_its_oldest_record_per_topic_leaving_out_records_without_a_time() -> None:
+    events = [event("articles.raw", 0, 1), event("articles.retry", 0, 2), event("articles.raw", 1, 3)]
+    events[0].message.timestamp, events[1].message.timestamp, events[2].message.timestamp = 1705.5, 1600.0, 1702.25
+    untimed = event("articles.raw", 2, 4)
+    untimed.message.timestamp = None
+    assert oldest_record_times([*events, untimed]) == {"articles.raw": 1702.25, "articles.retry": 1600.0}
+    assert oldest_record_times([untimed]) == {}

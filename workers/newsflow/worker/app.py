@@ -125,6 +125,16 @@ def kafka_time(message: SourceMessage) -> float | None:
     return (message.timestamp_ms + 0.5) / 1000 if message.timestamp_ms is not None else None
 
 
+def oldest_record_times(events: Sequence[EventT]) -> dict[str, float]:
+    """Per topic, the Kafka timestamp (seconds) of the batch's oldest record that has one."""
+    oldest: dict[str, float] = {}
+    for event in events:
+        topic, timestamp = event.message.topic, event.message.timestamp
+        if timestamp is not None:
+            oldest[topic] = min(oldest.get(topic, timestamp), timestamp)
+    return oldest
+
+
 def retry_not_before(events: Sequence[EventT]) -> float:
     """When the last (so latest-due) event of a retry batch may be processed, as a Unix time."""
     return float(newsflow_headers(events[-1]).get("retry_not_before", 0))
@@ -260,6 +270,8 @@ class BatchProcessor:
         attempts = dict(source_message(event) for event in events)
         for topic, count in Counter(event.message.topic for event in events).items():
             metrics.MESSAGES_CONSUMED.labels(topic).inc(count)
+        for topic, timestamp in oldest_record_times(events).items():
+            metrics.RECORD_AGE_SECONDS.labels(topic).observe(max(0.0, time.time() - timestamp))
         phases = PhaseClock()
         with phases.timing("enrich"):
             result = await self._enrich(list(attempts))
