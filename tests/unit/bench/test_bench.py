@@ -87,3 +87,9 @@ def test_quick_json_enrichment_prints_one_object(monkeypatch: pytest.MonkeyPatch
 def test_parts_bring_the_parts_their_ratios_need() -> None:
     assert runner.with_prerequisites(["latency"]) == ["enrichment", "e2e", "latency"]
     assert runner.with_prerequisites(["search"]) == ["search"]
+
+
+def test_a_latency_rate_must_be_positive() -> None:
+    result = CliRunner().invoke(app, ["--only", "latency", "--latency-rate", "0"])
+    assert result.exit_code == 2
+    assert "--latency-rate" in result.output

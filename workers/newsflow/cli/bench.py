@@ -33,6 +33,13 @@ def bench(
     chart: Path | None = typer.Option(
         None, "--chart", help="Also draw the figures into this PNG (needs the bench extra)."
     ),
+    latency_rate: float | None = typer.Option(
+        None,
+        "--latency-rate",
+        min=0.1,
+        help="Measure latency at this many articles/s instead of half the measured maximum "
+        "(to compare commits at one load).",
+    ),
 ) -> None:
     """Benchmark enrichment per core, end to end through Kafka and Elasticsearch, latency, scaling,
     memory and search, on a generated corpus; Kafka and Elasticsearch must be running."""
@@ -47,6 +54,7 @@ def bench(
         sizes=runner.QUICK if quick else runner.FULL,
         command=shlex.join(["newsflow", *sys.argv[1:]]),
         on_progress=lambda message: err_console.print(f"[dim]bench: {message}[/dim]"),
+        latency_rate=latency_rate,
     )
     result = run.execute()
     if chart:
