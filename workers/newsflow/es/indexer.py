@@ -157,9 +157,9 @@ class ArticleIndexer:
         placement = await self._indices.placement()
         # An article already stored keeps its month (a resend under a later date or record time included).
         stored = {} if placement.single else await self._indices.stored(latest_by_id)
-        stored_months = {article_id: found.month for article_id, found in stored.items()}
         months = {
-            article.id: stored_months.get(article.id) or article_month(article) for article in latest_by_id.values()
+            article.id: found.month if (found := stored.get(article.id)) else article_month(article)
+            for article in latest_by_id.values()
         }
         owners, claim_failures = await self._exact.owners(list(latest_by_id.values()), months)
         for article in latest_by_id.values():
