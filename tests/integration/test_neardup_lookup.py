@@ -71,8 +71,8 @@ def test_the_original_is_found_behind_many_articles_sharing_one_band(settings, e
         client = async_client(settings)
         try:
             near = NearDuplicates(BulkSender(client, settings), settings)
-            candidates = await near._stored_candidates([copy, original])
-            await near.resolve([copy])
+            candidates = await near.stored_candidates([copy, original])
+            near.resolve([copy], candidates)
             return candidates
         finally:
             await client.close()

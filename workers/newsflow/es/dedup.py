@@ -16,7 +16,7 @@ so the state stays bounded however long the stream runs.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -131,17 +131,15 @@ class NearDuplicates:
         self._horizon = f"now-{int(settings.dedup_horizon_days * 24 * 60)}m"
         self._recent = RecentSignatures(RECENT_SIGNATURES)
 
-    async def resolve(self, articles: Sequence[Article]) -> list[BulkOp]:
+    def resolve(self, articles: Sequence[Article], stored: Mapping[str, list[tuple[str, Signature]]]) -> list[BulkOp]:
         """Set `near_duplicate_of` on each article that nearly repeats an earlier one; return the ops
-        that record this batch's signatures (to be sent with the articles themselves)."""
+        that record this batch's signatures (to be sent with the articles themselves). `stored`: each
+        article's `stored_candidates`, searched before (with the batch's other first reads)."""
         signed = [article for article in articles if article.signature is not None]
-        if not signed:
-            return []
-        candidates = await self._stored_candidates(signed)
         now = datetime.now(UTC).isoformat()
         operations = []
         for article in signed:
-            best = self._best_match(article, candidates[article.id] + self._recent.candidates(article))
+            best = self._best_match(article, stored[article.id] + self._recent.candidates(article))
             if best is not None:
                 article.near_duplicate_of, article.near_duplicate_similarity = best
             self._recent.add(article)
@@ -166,16 +164,19 @@ class NearDuplicates:
         scored = [(orig, score) for orig, score in scored if score >= self._threshold and orig != article.id]
         return max(scored, key=lambda pair: pair[1]) if scored else None
 
-    async def _stored_candidates(self, articles: list[Article]) -> dict[str, list[tuple[str, Signature]]]:
-        """Per article: (original id, signature) of the CANDIDATES_PER_ARTICLE stored articles sharing the
-        most bands with it (the more bands two signatures share, the more similar they are), ties in index
-        order, itself excluded.
+    async def stored_candidates(self, articles: Iterable[Article]) -> dict[str, list[tuple[str, Signature]]]:
+        """Per article with a signature: (original id, signature) of the CANDIDATES_PER_ARTICLE stored
+        articles sharing the most bands with it (the more bands two signatures share, the more similar
+        they are), ties in index order, itself excluded.
 
         One search per article in one `msearch`, scored by the bands shared, so that the node returns only
         each article's best few. A single filter search for a whole batch returned every stored article
         sharing any band with any of them: on a corpus where unrelated articles share phrases those hits
         grew with the stored set (thousands a batch, each read and counted by the worker), past the
         search's hit limit."""
+        articles = [article for article in articles if article.signature is not None]
+        if not articles:
+            return {}
         searches: list[dict[str, Any]] = []
         for article in articles:
             searches.append({"index": self._index})

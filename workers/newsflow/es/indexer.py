@@ -10,6 +10,7 @@ placed in a story (`newsflow.es.stories`), whose update rides in the same bulk.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -154,9 +155,18 @@ class ArticleIndexer:
         prepared = PreparedBatch(now=datetime.now(UTC))
         report, now = prepared.report, prepared.now
         latest_by_id = {article.id: article for article in articles}  # a later offset of one URL wins
-        placement = await self._indices.placement()
-        # An article already stored keeps its month (a resend under a later date or record time included).
-        stored = {} if placement.single else await self._indices.stored(latest_by_id)
+        # The reads that need nothing of the batch's resolution go together: one round trip, not four.
+        # Near-duplicate candidates are searched for every article, though only those owning their text
+        # are compared (exact copies are a few in a batch; their ownership takes a round trip of its own).
+        placement, stored, _, near_candidates = await asyncio.gather(
+            self._indices.placement(),
+            # An article already stored keeps its month (a resend under a later date or record time included).
+            self._indices.stored(latest_by_id),
+            self._stories.follow() if self._stories else asyncio.sleep(0),
+            self._near.stored_candidates(latest_by_id.values()) if self._near else asyncio.sleep(0, {}),
+        )
+        if placement.single:  # the layout before months: no article has a month yet
+            stored = {}
         months = {
             article.id: found.month if (found := stored.get(article.id)) else article_month(article)
             for article in latest_by_id.values()
@@ -184,7 +194,7 @@ class ArticleIndexer:
         # fold them in again when indexed again (its writes wait out outages; they do not raise).
         await self._indices.ensure(placement, targets.values())
         originals = [article for article in settled if owners[article.content_hash].article_id == article.id]
-        signature_ops = await self._near.resolve(originals) if self._near else []
+        signature_ops = self._near.resolve(originals, near_candidates) if self._near else []
         owner_ids = {content_hash: owner.article_id for content_hash, owner in owners.items()}
         # The batch's articles were looked up with their months: the stories of those stored (none were
         # looked up in the layout before months).

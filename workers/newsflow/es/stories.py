@@ -109,7 +109,8 @@ class Stories:
 
         `owners`: content hash -> the article owning that text; a syndicated copy joins its owner's
         story and a near duplicate its original's. `looked_up`: article id -> its stored story id (None:
-        not stored, or in no story), for articles the caller has read already."""
+        not stored, or in no story), for articles the caller has read already. The caller has run `follow`
+        for this batch."""
         placed = [article for article in articles if article.story_features is not None]
         if not placed:
             return []
@@ -117,7 +118,6 @@ class Stories:
         originals = {article.id: self._original(article, owners) for article in placed}
         known = await self._known_story_ids([*originals, *filter(None, originals.values())], looked_up)
         prepared = {article.id: self.assigner.prepare(article.story_features) for article in placed}
-        await self._follow()
         whens = {article.id: seen_at(article, now) for article in placed}
         held_from = self.assigner.held_from(list(whens.values()), now)
         searching = [
@@ -180,8 +180,9 @@ class Stories:
                 known[hit["_id"]] = hit["_source"].get("story_id")
         return {article_id: story_id for article_id, story_id in known.items() if story_id}
 
-    async def _follow(self) -> None:
-        """Hold the stories stored or changed since this worker last looked, as the index has them."""
+    async def follow(self) -> None:
+        """Hold the stories stored or changed since this worker last looked, as the index has them: before
+        each batch is resolved (`resolve` relies on it), concurrently with the batch's other first reads."""
         if self._followed_to is None:
             await self._load()
             return
