@@ -71,7 +71,7 @@ def test_elasticsearch_yml_secured_mode_turns_on_security_and_https(tmp_path):
 
 def test_elasticsearch_jvm_options_fix_the_heap_and_use_absolute_paths(tmp_path):
     options = jvm_options(tmp_path / "data", tmp_path / "logs", tmp_path / "tmp").splitlines()
-    assert "-Xms512m" in options and "-Xmx512m" in options
+    assert "-Xms2g" in options and "-Xmx2g" in options
     assert f"-XX:ErrorFile={tmp_path / 'logs'}/hs_err_pid%p.log" in options
     assert any(f"file={tmp_path / 'logs'}/gc.log" in option for option in options)
     assert not any("${" in option for option in options)
