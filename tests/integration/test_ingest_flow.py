@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import orjson
 import pytest
 
 from newsflow import paths
-from newsflow.bench.e2e import arrived, searchable
+from newsflow.bench.e2e import arrived, node_cpu_seconds, searchable
 from newsflow.kafka.dlq import dead_letter_view
 from newsflow.kafka.producer import file_urn
 from newsflow.kafka.reader import read_records
@@ -69,6 +70,16 @@ def test_every_sample_is_indexed_once_and_syndicated_copies_are_recorded(setting
     # And what the latency part finds, polling by id: the copies too.
     ids = [article_id(row["url"]) for row in rows]
     assert set(arrived(es, settings, ids, [row["url"] for row in rows])) == set(ids)
+
+
+def test_node_cpu_is_read_from_figures_taken_after_the_work(settings, es, ingested):
+    # The node refreshes its process figures about once a second: a reading right after the work would
+    # often be the one from before it. The benchmark's node CPU per article rests on this.
+    before = node_cpu_seconds(es, taken_after=time.time())
+    for _ in range(20):
+        es.search(index=settings.articles_alias, query={"match": {"body": "minister"}}, size=50)
+    after = node_cpu_seconds(es, taken_after=time.time())
+    assert after > before > 0
 
 
 def test_near_duplicate_is_indexed_with_duplicate_of_its_original(settings, es, ingested):

@@ -49,6 +49,8 @@ LATENCY_LOAD = 0.5
 # How long after the last send an article may still become searchable before it counts as lost.
 LATENCY_GRACE_S = 60
 COPY_BATCH = 500
+# Longer than the nodes' process statistics take to refresh (1 s by default).
+NODE_STATS_WAIT_S = 3.0
 LOG_TAIL_CHARS = 4000
 
 
@@ -92,6 +94,22 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def node_cpu_seconds(es: Elasticsearch, taken_after: float | None = None) -> float:
+    """CPU time the Elasticsearch nodes' processes used so far (all their work, for any user): what a
+    run costs the node, where index and search times (below) are wall clock and grow when the cores are
+    contended. Nodes take these figures about once a second (`monitor.process.refresh_interval`); with
+    `taken_after` (a Unix time), waits for figures taken after it, for a while at most."""
+    deadline = time.time() + NODE_STATS_WAIT_S
+    while True:
+        nodes = es.nodes.stats(
+            metric="process", filter_path="nodes.*.process.cpu.total_in_millis,nodes.*.process.timestamp"
+        )["nodes"]
+        taken = [node["process"]["timestamp"] / 1000 for node in nodes.values()]
+        if taken_after is None or min(taken) >= taken_after or time.time() > deadline:
+            return sum(node["process"]["cpu"]["total_in_millis"] for node in nodes.values()) / 1000
+        time.sleep(LATENCY_POLL_S)
 
 
 def es_ms_per_article(settings: Settings, articles: int) -> dict[str, float]:
@@ -151,8 +169,9 @@ def measure_throughput(
     backlog = BACKLOG_BATCHES * settings.batch_size * len(workers)
     producer = CorpusProducer(settings)
     started = time.perf_counter()
-    first: tuple[float, int, float] | None = None
-    window: tuple[float, int, float] | None = None
+    # (time, committed offsets, workers' CPU seconds, node's CPU seconds)
+    first: tuple[float, int, float, float] | None = None
+    window: tuple[float, int, float, float] | None = None
     peak_rss = 0
     try:
         with sync_client(settings) as es:
@@ -164,10 +183,11 @@ def measure_throughput(
                 now = time.perf_counter()
                 peak_rss = max(peak_rss, sum(rss_bytes(worker.process.pid) for worker in workers))
                 worker_cpu_s = sum(cpu_seconds(worker.process.pid) for worker in workers)
+                node_cpu_s = node_cpu_seconds(es)
                 if first is None and committed > 0:
-                    first = (now, committed, worker_cpu_s)
+                    first = (now, committed, worker_cpu_s, node_cpu_s)
                 elif first and window is None and now - first[0] >= window_s and committed > first[1]:
-                    window = (now, committed, worker_cpu_s)
+                    window = (now, committed, worker_cpu_s, node_cpu_s)
                 drained = committed >= producer.sent and visible >= producer.sent
                 if (drained and (window or producer.sent >= limit)) or (window and not drain):
                     break
@@ -183,7 +203,7 @@ def measure_throughput(
     finally:
         producer.close()
     assert first is not None
-    end = window or (now, committed, worker_cpu_s)
+    end = window or (now, committed, worker_cpu_s, node_cpu_s)
     measured, measured_s = end[1] - first[1], end[0] - first[0]
     return {
         "articles": producer.sent,
@@ -196,6 +216,7 @@ def measure_throughput(
         "per_s": measured / measured_s if measured_s > 0 else float("nan"),
         # Worker CPU per article does not depend on how busy the machine is; wall-clock rates do.
         "worker_cpu_ms_per_article": 1000 * (end[2] - first[2]) / measured if measured else float("nan"),
+        "node_cpu_ms_per_article": 1000 * (end[3] - first[3]) / measured if measured else float("nan"),
         # Elasticsearch's own time on this run's indices (other users share the node).
         "es_ms_per_article": es_ms_per_article(settings, visible),
         "startup_s": first[0] - started,
@@ -292,10 +313,11 @@ def plain_copy(settings: Settings, count: int, timeout_s: float) -> dict[str, An
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     copied = 0
-    started, started_cpu = time.perf_counter(), time.process_time()
     index = IndexNames.from_settings(settings).month_index(current_month())  # no write index behind the alias
     try:
         with sync_client(settings) as es:
+            started_node_cpu = node_cpu_seconds(es, taken_after=time.time())
+            started, started_cpu = time.perf_counter(), time.process_time()
             while copied < count:
                 polled = consumer.poll(timeout_ms=1000, max_records=COPY_BATCH)
                 records = [record for batch in polled.values() for record in batch]
@@ -310,6 +332,7 @@ def plain_copy(settings: Settings, count: int, timeout_s: float) -> dict[str, An
                     raise NewsflowError(f"plain copy: {copied} of {count} copied after {timeout_s:.0f}s")
             while searchable(es, settings) < count:
                 time.sleep(LATENCY_POLL_S)
+            node_cpu_s = node_cpu_seconds(es, taken_after=time.time()) - started_node_cpu
     finally:
         consumer.close()
     seconds = time.perf_counter() - started
@@ -318,6 +341,7 @@ def plain_copy(settings: Settings, count: int, timeout_s: float) -> dict[str, An
         "seconds": seconds,
         "per_s": count / seconds,
         "client_cpu_ms_per_article": 1000 * (time.process_time() - started_cpu) / count,
+        "node_cpu_ms_per_article": 1000 * node_cpu_s / count,
         "es_ms_per_article": es_ms_per_article(settings, count),
     }
 

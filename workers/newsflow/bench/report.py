@@ -54,7 +54,7 @@ def _e2e_rows(section: dict[str, Any]) -> Iterator[Row]:
     yield (
         f"plain Kafka → Elasticsearch copy ({copy['articles']:,})",
         _rate(copy["per_s"]),
-        _costs(copy["client_cpu_ms_per_article"], copy["es_ms_per_article"], "client"),
+        _costs(copy, "client"),
         "",
     )
     for profile in ("light", "full"):
@@ -70,15 +70,19 @@ def _e2e_rows(section: dict[str, Any]) -> Iterator[Row]:
         )
         yield (
             f"  {profile}: cost per article",
-            _costs(figures["worker_cpu_ms_per_article"], figures["es_ms_per_article"], "worker"),
+            _costs(figures, "worker"),
             "",
             "",
         )
 
 
-def _costs(client_ms: float, es_ms: dict[str, float], client: str) -> str:
+def _costs(figures: dict[str, Any], client: str) -> str:
+    es_ms = figures["es_ms_per_article"]
     indices = ", ".join(f"{index} {ms:.1f}" for index, ms in es_ms.items() if index != "total" and ms >= 0.05)
-    return f"{client} CPU {client_ms:.2f} ms; Elasticsearch {es_ms['total']:.2f} ms ({indices})"
+    return (
+        f"{client} CPU {figures[f'{client}_cpu_ms_per_article']:.2f} ms; node CPU "
+        f"{figures['node_cpu_ms_per_article']:.2f} ms; Elasticsearch index + search {es_ms['total']:.2f} ms ({indices})"
+    )
 
 
 def _latency_rows(section: dict[str, Any]) -> Iterator[Row]:
