@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 
 import orjson
 import pytest
@@ -13,6 +14,9 @@ from typer.testing import CliRunner
 from newsflow.bench import corpus, enrichment, report, runner
 from newsflow.cli import bench as bench_cli
 from newsflow.schemas import validator
+from newsflow.stages.neardup import NearDuplicateSigner
+
+ARABIC = re.compile("[\u0600-\u06ff]")
 
 app = typer.Typer()
 app.command()(bench_cli.bench)
@@ -28,7 +32,7 @@ def test_corpus_is_deterministic_valid_and_about_three_kilobytes() -> None:
     assert 2500 < sum(len(m.value) for m in messages) / len(messages) < 4500
     near_duplicates = sum(corpus.is_near_duplicate(index) for index in range(200))
     assert 5 <= near_duplicates <= 40
-    languages = {"ar" if re.search("[\u0600-\u06ff]", a["title"]) else "en" for a in articles}
+    languages = {"ar" if ARABIC.search(a["title"]) else "en" for a in articles}
     assert languages == {"en", "ar"}
 
 
@@ -38,6 +42,36 @@ def test_a_near_duplicate_repeats_most_of_an_earlier_article() -> None:
     words = set(copy["body"].split())
     best = max(len(words & set(corpus.article(i)["body"].split())) / len(words) for i in range(index))
     assert best > 0.7
+
+
+def test_reports_of_one_story_name_its_people_and_most_stories_are_small() -> None:
+    stories = Counter(corpus.story_of(index) for index in range(2000))
+    sizes = sorted(stories.values(), reverse=True)
+    assert sizes[0] >= 50  # the day's leading story
+    assert sum(size == 1 for size in sizes) > len(sizes) / 2
+    (story, _), *_ = stories.most_common(1)
+    reports = [corpus.article(index) for index in range(2000) if corpus.story_of(index) == story][:20]
+    people = [name for name, _ in corpus.names()["PER"]]
+    named = [{person for person in people if person in report["body"]} for report in reports]
+    english = [names for names, report in zip(named, reports, strict=True) if not ARABIC.search(report["title"])]
+    assert len(english) >= 5 and len(set.intersection(*english)) >= 1
+
+
+def test_unrelated_articles_rarely_share_a_near_duplicate_band() -> None:
+    """As real ones: of 690 real articles in the same-story pairs, 9 share a band with an unrelated one."""
+    signer = NearDuplicateSigner()
+    count = 600
+    bands = {index: set(signer.sign(corpus.article(index)["body"]).bands) for index in range(count)}
+    originals = {index for index in range(count) if not corpus.is_near_duplicate(index)}
+    sharing = {
+        index
+        for index in originals
+        if any(
+            bands[index] & bands[other] and corpus.story_of(other) != corpus.story_of(index)
+            for other in originals - {index}
+        )
+    }
+    assert len(sharing) < 0.05 * len(originals)
 
 
 @pytest.fixture(scope="module")

@@ -1,26 +1,36 @@
 """A deterministic corpus of realistic raw articles for the benchmark, as many as asked for.
 
-Article `i` depends only on `i`: its paragraphs recombine the sentences of
-`samples/articles.jsonl` (written for newsflow) in its language, with numbers
-re-drawn, and interleave generated entity-rich sentences. About 3 KB of body
-each, 60 % English and 40 % Arabic, half of the plain-text ones wrapped in
-their outlet's chrome (menus, newsletter prompts, copyright lines), 5 % HTML
-pages, and 10 % near duplicates (an earlier article reworded, cut or extended,
-republished by another outlet).
+Article `i` depends only on `i`. It reports a story: most articles follow one
+of the day's running stories (their sizes fall off as in a real day's news: a
+few large, many small), the rest a one-off event. A story has its people,
+organisations, places, numbers, words and a few statements every report of it
+may quote; an article's sentences name the story's entities in generated
+entity-rich sentences, quote its statements, and fill the rest with the
+sentences of `samples/articles.jsonl` (written for newsflow) in its language,
+numbers re-drawn and words re-drawn from the language's word frequencies and
+the story's words. So reports of one story share names, numbers, words and
+quotes, while unrelated articles share few word sequences (as real ones: of
+690 real articles in the same-story pairs, 9 share a near-duplicate band with
+an unrelated one). About 3 KB of body each, 60 % English and 40 % Arabic, half
+of the plain-text ones wrapped in their outlet's chrome (menus, newsletter
+prompts, copyright lines), 5 % HTML pages, and 10 % near duplicates (an earlier
+article reworded, cut or extended, republished by another outlet).
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from typing import Any
 
 import orjson
+from wordfreq import top_n_list
 
 from newsflow import paths
 from newsflow.entities.aliases import load_entities
@@ -39,10 +49,27 @@ BODY_BYTES = (2000, 3200)
 NEAR_DUPLICATE_WINDOW = 500
 FIRST_PUBLISHED = datetime(2026, 3, 1, tzinfo=UTC)
 PUBLISHED_STEP = timedelta(seconds=37)
+# Stories: this share of articles follows one of the running stories of its day (about 20 hours of
+# articles), chosen with weights 1/rank; the others report an event no other article reports.
+RUNNING_SHARE = 0.7
+DAY_ARTICLES = 2000
+RUNNING_STORIES_PER_DAY = 60
+STORY_STATEMENTS = 3
+STORY_WORDS = 8
+# Of an article's sentences after its lead: quoted statements of its story, generated sentences naming the
+# story's entities (ENTITY_SENTENCE_SHARE), and sample sentences with some words re-drawn.
+STATEMENT_SHARE = 0.12
+REDRAWN_WORD_SHARE = 0.4
+STORY_WORD_SHARE = 0.25
+STORY_NUMBER_SHARE = 0.7
+# Re-drawn words come from the language's most frequent words, ranks drawn log-uniformly (as often as
+# they occur in text, roughly: Zipf's law).
+WORD_RANKS = (20, 30_000)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
 _NUMBER = re.compile(r"\d+")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
+_ARABIC_WORD = re.compile("[\u0600-\u06ff]+")
 
 
 @dataclass(frozen=True)
@@ -160,15 +187,73 @@ def sample_sentences() -> dict[str, list[str]]:
     return sentences
 
 
-def _redraw_numbers(sentence: str, rng: random.Random) -> str:
-    """Same sentence with other numbers of the same length, so recombined texts differ."""
-    return _NUMBER.sub(lambda match: str(rng.randrange(10 ** (len(match[0]) - 1), 10 ** len(match[0]))), sentence)
+@cache
+def frequent_words(language: str) -> list[str]:
+    """The language's words by frequency, most frequent first (wordfreq's lists), letters only."""
+    if language == "ar":
+        return [word for word in top_n_list("ar", WORD_RANKS[1]) if _ARABIC_WORD.fullmatch(word)]
+    return [word for word in top_n_list("en", WORD_RANKS[1]) if word.isascii() and word.isalpha()]
 
 
-def _entity_sentence(language: str, rng: random.Random) -> str:
+def _frequent_word(language: str, rng: random.Random, low: int = WORD_RANKS[0]) -> str:
+    words = frequent_words(language)
+    rank = int(math.exp(rng.uniform(math.log(low), math.log(len(words)))))
+    return words[min(rank, len(words) - 1)]
+
+
+@dataclass(frozen=True)
+class Story:
+    """What every report of one story draws on, in both languages."""
+
+    people: list[tuple[str, str]]
+    organisations: list[tuple[str, str]]
+    places: list[tuple[str, str]]
+    numbers: list[int]
+    words: dict[str, list[str]]
+    statements: dict[str, list[str]]
+
+
+def story_of(index: int) -> tuple[int, int]:
+    """The story article `index` reports: (day, rank) for a running story, (-1, index) for a one-off event.
+    A near duplicate reports its original's story."""
+    return _draft(index)["story"]
+
+
+def _story_drawn(index: int) -> tuple[int, int]:
+    rng = random.Random(SEED * 1_000_033 + index)
+    if rng.random() >= RUNNING_SHARE:
+        return (-1, index)
+    weights = [1 / rank for rank in range(1, RUNNING_STORIES_PER_DAY + 1)]
+    return (index // DAY_ARTICLES, rng.choices(range(RUNNING_STORIES_PER_DAY), weights)[0])
+
+
+@lru_cache(maxsize=4096)
+def _story(key: tuple[int, int]) -> Story:
+    rng = random.Random(SEED * 7_919 + key[0] * 1_000_003 + key[1])
+    people, organisations, places = (
+        rng.sample(names()[kind], count) for kind, count in (("PER", 3), ("ORG", 2), ("LOC", 3))
+    )
+    story = Story(
+        people=people,
+        organisations=organisations,
+        places=places,
+        numbers=[rng.randrange(2, 400) for _ in range(3)],
+        words={
+            language: [_frequent_word(language, rng, low=1000) for _ in range(STORY_WORDS)] for language in ("en", "ar")
+        },
+        statements={"en": [], "ar": []},
+    )
+    for language in ("en", "ar"):
+        story.statements[language].extend(_entity_sentence(language, story, rng) for _ in range(STORY_STATEMENTS))
+    return story
+
+
+def _entity_sentence(language: str, story: Story, rng: random.Random) -> str:
     column = 0 if language == "en" else 1
-    people, organisations, places = (rng.sample(names()[kind], 2) for kind in ("PER", "ORG", "LOC"))
-    return rng.choice(ENTITY_TEMPLATES[language]).format(
+    people, organisations, places = (rng.sample(part, 2) for part in (story.people, story.organisations, story.places))
+    number = rng.choice(story.numbers) if rng.random() < STORY_NUMBER_SHARE else rng.randrange(2, 400)
+    template = _redrawn_words(rng.choice(ENTITY_TEMPLATES[language]), language, story, rng)
+    return template.format(
         per=people[0][column],
         per2=people[1][column],
         org=organisations[0][column],
@@ -176,22 +261,42 @@ def _entity_sentence(language: str, rng: random.Random) -> str:
         loc=places[0][column],
         loc2=places[1][column],
         day=rng.choice(WEEKDAYS)[column],
-        n=rng.randrange(2, 400),
+        n=number,
     )
 
 
-def _paragraphs(language: str, rng: random.Random, target_bytes: int) -> list[str]:
-    pool = sample_sentences()[language]
-    paragraphs: list[str] = []
-    size = 0
+def _redrawn_words(text: str, language: str, story: Story, rng: random.Random) -> str:
+    """Some words of `text` re-drawn, from the story's words or the language's: lower-case English words (names
+    and sentence starts stay) or Arabic words (template slots stay)."""
+    words = text.split(" ")
+    for position, word in enumerate(words):
+        redrawable = _ARABIC_WORD.fullmatch(word) if language == "ar" else word.isalpha() and word.islower()
+        if redrawable and rng.random() < REDRAWN_WORD_SHARE:
+            words[position] = (
+                rng.choice(story.words[language]) if rng.random() < STORY_WORD_SHARE else _frequent_word(language, rng)
+            )
+    return " ".join(words)
+
+
+def _sentence(language: str, story: Story, rng: random.Random) -> str:
+    draw = rng.random()
+    if draw < STATEMENT_SHARE:
+        return rng.choice(story.statements[language])
+    if draw < STATEMENT_SHARE + ENTITY_SENTENCE_SHARE:
+        return _entity_sentence(language, story, rng)
+    sentence = rng.choice(sample_sentences()[language])
+    numbers_redrawn = _NUMBER.sub(
+        lambda match: str(rng.randrange(10 ** (len(match[0]) - 1), 10 ** len(match[0]))), sentence
+    )
+    return _redrawn_words(numbers_redrawn, language, story, rng)
+
+
+def _paragraphs(language: str, story: Story, rng: random.Random, target_bytes: int) -> list[str]:
+    """The lead (a sentence naming the story's entities), then paragraphs of one to three sentences."""
+    paragraphs = [_entity_sentence(language, story, rng)]
+    size = len(paragraphs[0].encode("utf-8"))
     while size < target_bytes:
-        sentences = [
-            _entity_sentence(language, rng)
-            if rng.random() < ENTITY_SENTENCE_SHARE
-            else _redraw_numbers(rng.choice(pool), rng)
-            for _ in range(rng.randint(1, 3))
-        ]
-        paragraphs.append(" ".join(sentences))
+        paragraphs.append(" ".join(_sentence(language, story, rng) for _ in range(rng.randint(1, 3))))
         size += len(paragraphs[-1].encode("utf-8")) + 2
     return paragraphs
 
@@ -207,21 +312,29 @@ def _near_duplicate(original: dict[str, Any], rng: random.Random, language: str)
     if rng.random() < 0.5 and len(edited) > 3:
         edited.pop()
     else:
-        edited.append(_entity_sentence(language, rng))
+        edited.append(_entity_sentence(language, _story(original["story"]), rng))
     prefix = "UPDATE: " if language == "en" else "محدث: "
     return {**original, "title": prefix + original["title"], "paragraphs": edited}
 
 
 def _draft(index: int) -> dict[str, Any]:
-    """Language, outlet-independent title and paragraphs of article `index` (near duplicates resolved)."""
+    """Language, story, outlet-independent title and paragraphs of article `index` (near duplicates resolved)."""
     rng = random.Random(SEED * 1_000_003 + index)
     if index > 0 and rng.random() < NEAR_DUPLICATE_SHARE:
         original = _draft(index - 1 - rng.randrange(min(index, NEAR_DUPLICATE_WINDOW)))
         return {**_near_duplicate(original, rng, original["language"]), "rng": rng, "near_duplicate": True}
     language = "en" if rng.random() < ENGLISH_SHARE else "ar"
-    paragraphs = _paragraphs(language, rng, rng.randint(*BODY_BYTES))
-    title = _SENTENCE_END.split(paragraphs[0])[0].rstrip(".")[:140]
-    return {"language": language, "title": title, "paragraphs": paragraphs, "rng": rng, "near_duplicate": False}
+    story = _story_drawn(index)
+    paragraphs = _paragraphs(language, _story(story), rng, rng.randint(*BODY_BYTES))
+    title = paragraphs[0].rstrip(".")[:140]
+    return {
+        "language": language,
+        "story": story,
+        "title": title,
+        "paragraphs": paragraphs,
+        "rng": rng,
+        "near_duplicate": False,
+    }
 
 
 def _html_page(title: str, paragraphs: list[str], outlet: Outlet, language: str) -> str:
