@@ -7,6 +7,7 @@ change a probability, to the last bit, so the checks below are exact equalities.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections import Counter
@@ -264,6 +265,32 @@ def test_recent_candidates_are_the_stories_sharing_the_weightiest_keys_for_their
     for index in range(3):
         recent.put(Story(id=f"twin-{index}", first_seen=NOW, last_seen=NOW, terms=Counter({"en:sea": 1})))
     assert [story.id for story in recent.candidates(["en:sea"], unit_weight, None, 1, 0)] == ["unrelated"]
+
+
+def test_recent_candidates_rank_as_weight_sums_over_the_root_of_key_counts_while_stories_come_and_go():
+    rng = random.Random(11)
+    vocabulary = [f"en:word{index}" for index in range(60)]
+    weights = {key: rng.choice([0.5, 1.0, 2.0, 3.5]) for key in vocabulary}  # repeated: ties happen
+    recent = RecentStories(capacity=40)
+    held: dict[str, Story] = {}
+    for index in range(300):  # slots of forgotten stories are given again; more slots than at first
+        story = Story(id=f"s{index:03d}", first_seen=NOW, last_seen=NOW)
+        story.terms = Counter(rng.sample(vocabulary, rng.randint(1, 8)))
+        recent.put(story)
+        held[story.id] = story
+        if len(held) > 40:
+            del held[min(held)]
+        keys = rng.sample(vocabulary, 6)
+        expected = heapq.nlargest(
+            5,
+            (
+                (sum(weights[key] for key in keys if key in story.terms) / math.sqrt(len(story.terms)), story.id)
+                for story in held.values()
+                if story.terms.keys() & set(keys)
+            ),
+        )
+        found = recent.candidates(keys, weights.__getitem__, None, 5, 0)
+        assert [story.id for story in found] == [story_id for _, story_id in expected]
 
 
 def test_a_story_keeps_its_most_shared_terms_ties_by_key_whatever_order_they_came_in():

@@ -14,10 +14,9 @@ without a search (`StoryAssigner.holds_candidates`).
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -88,8 +87,14 @@ class RecentStories:
         # as its counts hold them, per namespace (`KEY_PREFIXES`): the story's own strings, where the
         # prefixed keys would be a second copy of each.
         self._items: dict[str, tuple[tuple[str, ...], ...]] = {}
-        self._key_counts: dict[str, int] = {}
-        self._by_key: dict[str, tuple[str, ...]] = {}
+        # Each held story has a slot, a small integer: a key's stories are a tuple of slots, so that an
+        # article's shared weights are summed per story in one numpy pass (`candidates`).
+        self._slots: dict[str, int] = {}
+        self._slot_ids: list[str | None] = []
+        self._free_slots: list[int] = []
+        # Per slot: the root of the story's key count, by which its shared weight is divided.
+        self._key_count_roots = np.ones(16)
+        self._by_key: dict[str, tuple[int, ...]] = {}
         # Every story whose last article is later than this is held (None: every story); a story
         # forgotten, or left out when loading, moves it up to its own last article.
         self._complete_after: datetime | None = None
@@ -128,20 +133,8 @@ class RecentStories:
         ranks its candidates alike), and (as kNN does in the index) the `nearest` by centroid.
         Scoring every story that shares a key would cost more with each story held, as common keys
         are shared by most of them."""
-        shared: dict[str, float] = defaultdict(float)
-        for key in keys:
-            members = self._by_key.get(key)
-            if members:
-                key_weight = weight(key)
-                for story_id in members:
-                    shared[story_id] += key_weight
-        # Over the root of the story's key count, as a cosine is over its norm: a large story shares
-        # some key with every article. Ties by story id, so that the choice does not depend on set order.
-        ranked = (
-            (weight_sum / math.sqrt(self._key_counts[story_id]), story_id) for story_id, weight_sum in shared.items()
-        )
         # An ordered set: the order decides between equally probable stories.
-        ids = dict.fromkeys(story_id for _, story_id in heapq.nlargest(sharing, ranked))
+        ids = dict.fromkeys(story_id for _, story_id in self._most_shared(keys, weight, sharing))
         if embedding is not None:
             embedded = [story for story in self._stories.values() if story.centroid is not None]
             if embedded:
@@ -151,19 +144,44 @@ class RecentStories:
                 ids.update(dict.fromkeys(embedded[index].id for index in nearest_first))
         return [self._stories[story_id] for story_id in ids]
 
+    def _most_shared(self, keys: list[str], weight: Callable[[str], float], sharing: int) -> list[tuple[float, str]]:
+        """The `sharing` stories sharing the weightiest keys with `keys`, as (score, story id), best first.
+        A story's score is the sum of its shared keys' weights (in the order of `keys`: numpy's per-slot
+        sums add in input order, as a loop would) over the root of its key count, as a cosine is over its
+        norm: a large story shares some key with every article. Ties by story id, so that the choice does
+        not depend on set order."""
+        members = [held for key in keys if (held := self._by_key.get(key))]
+        if not members:
+            return []
+        weights = [weight(key) for key in keys if key in self._by_key]
+        lengths = list(map(len, members))
+        slots = np.fromiter(itertools.chain.from_iterable(members), np.intp, sum(lengths))
+        size = len(self._slot_ids)
+        shared_slots = np.flatnonzero(np.bincount(slots, minlength=size))
+        sums = np.bincount(slots, weights=np.repeat(weights, lengths), minlength=size)
+        scores = sums[shared_slots] / self._key_count_roots[shared_slots]
+        if len(scores) > sharing:
+            # Every story scoring at least the sharing-th best, ties included; the exact order below.
+            kept = scores >= np.partition(scores, len(scores) - sharing)[len(scores) - sharing]
+            shared_slots, scores = shared_slots[kept], scores[kept]
+        slot_ids = self._slot_ids
+        ranked = zip(scores.tolist(), map(slot_ids.__getitem__, shared_slots.tolist()), strict=True)
+        return sorted(ranked, reverse=True)[:sharing]
+
     def put(self, story: Story) -> None:
         self._stories[story.id] = story
         self._stories.move_to_end(story.id)
         items = (story.entities.keys(), story.numbers.keys(), story.terms.keys())
         known = self._items.get(story.id, ((), (), ()))
         self._items[story.id] = tuple(map(tuple, items))
-        self._key_counts[story.id] = sum(map(len, items))
+        slot = self._slot(story.id)
+        self._key_count_roots[slot] = math.sqrt(sum(map(len, items)))
         # An update changes few of a story's keys: only those are re-indexed.
         for prefix, held, known_held in zip(KEY_PREFIXES, items, known, strict=True):
             known_set = set(known_held)
-            self._unindex(story.id, map(prefix.__add__, known_set.difference(held)))
+            self._unindex(slot, map(prefix.__add__, known_set.difference(held)))
             for key in map(prefix.__add__, held - known_set):
-                self._by_key[key] = (*self._by_key.get(key, ()), story.id)
+                self._by_key[key] = (*self._by_key.get(key, ()), slot)
         while len(self._stories) > self._capacity:
             self._forget_least_recent()
 
@@ -175,17 +193,34 @@ class RecentStories:
     def _forget_least_recent(self) -> None:
         forgotten, story = self._stories.popitem(last=False)
         self.left_out(story.last_seen)
-        del self._key_counts[forgotten]
+        slot = self._slots.pop(forgotten)
         for prefix, held in zip(KEY_PREFIXES, self._items.pop(forgotten), strict=True):
-            self._unindex(forgotten, map(prefix.__add__, held))
+            self._unindex(slot, map(prefix.__add__, held))
+        self._slot_ids[slot] = None
+        self._free_slots.append(slot)
 
-    def _unindex(self, story_id: str, keys: Iterable[str]) -> None:
+    def _slot(self, story_id: str) -> int:
+        """The story's slot, given on its first put (a forgotten story's slot is given again)."""
+        slot = self._slots.get(story_id)
+        if slot is None:
+            if self._free_slots:
+                slot = self._free_slots.pop()
+                self._slot_ids[slot] = story_id
+            else:
+                slot = len(self._slot_ids)
+                self._slot_ids.append(story_id)
+                if slot == len(self._key_count_roots):
+                    self._key_count_roots = np.concatenate([self._key_count_roots, np.ones(slot)])
+            self._slots[story_id] = slot
+        return slot
+
+    def _unindex(self, slot: int, keys: Iterable[str]) -> None:
         for key in keys:
             members = self._by_key[key]
             if len(members) == 1:
                 del self._by_key[key]
             else:
-                at = members.index(story_id)
+                at = members.index(slot)
                 self._by_key[key] = members[:at] + members[at + 1 :]
 
 
