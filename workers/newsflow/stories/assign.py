@@ -150,10 +150,10 @@ class RecentStories:
         sums add in input order, as a loop would) over the root of its key count, as a cosine is over its
         norm: a large story shares some key with every article. Ties by story id, so that the choice does
         not depend on set order."""
-        members = [held for key in keys if (held := self._by_key.get(key))]
-        if not members:
+        shared_keys = [(held, weight(key)) for key in keys if (held := self._by_key.get(key))]
+        if not shared_keys:
             return []
-        weights = [weight(key) for key in keys if key in self._by_key]
+        members, weights = zip(*shared_keys, strict=True)
         lengths = list(map(len, members))
         slots = np.fromiter(itertools.chain.from_iterable(members), np.intp, sum(lengths))
         size = len(self._slot_ids)
