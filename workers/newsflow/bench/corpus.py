@@ -202,7 +202,7 @@ def _frequent_word(language: str, rng: random.Random, low: int = WORD_RANKS[0]) 
 
 
 @dataclass(frozen=True)
-class Story:
+class StoryPlan:
     """What every report of one story draws on, in both languages."""
 
     people: list[tuple[str, str]]
@@ -228,12 +228,12 @@ def _story_drawn(index: int) -> tuple[int, int]:
 
 
 @lru_cache(maxsize=4096)
-def _story(key: tuple[int, int]) -> Story:
+def _story(key: tuple[int, int]) -> StoryPlan:
     rng = random.Random(SEED * 7_919 + key[0] * 1_000_003 + key[1])
     people, organisations, places = (
         rng.sample(names()[kind], count) for kind, count in (("PER", 3), ("ORG", 2), ("LOC", 3))
     )
-    story = Story(
+    story = StoryPlan(
         people=people,
         organisations=organisations,
         places=places,
@@ -248,7 +248,7 @@ def _story(key: tuple[int, int]) -> Story:
     return story
 
 
-def _entity_sentence(language: str, story: Story, rng: random.Random) -> str:
+def _entity_sentence(language: str, story: StoryPlan, rng: random.Random) -> str:
     column = 0 if language == "en" else 1
     people, organisations, places = (rng.sample(part, 2) for part in (story.people, story.organisations, story.places))
     number = rng.choice(story.numbers) if rng.random() < STORY_NUMBER_SHARE else rng.randrange(2, 400)
@@ -265,7 +265,7 @@ def _entity_sentence(language: str, story: Story, rng: random.Random) -> str:
     )
 
 
-def _redrawn_words(text: str, language: str, story: Story, rng: random.Random) -> str:
+def _redrawn_words(text: str, language: str, story: StoryPlan, rng: random.Random) -> str:
     """Some words of `text` re-drawn, from the story's words or the language's: lower-case English words (names
     and sentence starts stay) or Arabic words (template slots stay)."""
     words = text.split(" ")
@@ -278,7 +278,7 @@ def _redrawn_words(text: str, language: str, story: Story, rng: random.Random) -
     return " ".join(words)
 
 
-def _sentence(language: str, story: Story, rng: random.Random) -> str:
+def _sentence(language: str, story: StoryPlan, rng: random.Random) -> str:
     draw = rng.random()
     if draw < STATEMENT_SHARE:
         return rng.choice(story.statements[language])
@@ -291,7 +291,7 @@ def _sentence(language: str, story: Story, rng: random.Random) -> str:
     return _redrawn_words(numbers_redrawn, language, story, rng)
 
 
-def _paragraphs(language: str, story: Story, rng: random.Random, target_bytes: int) -> list[str]:
+def _paragraphs(language: str, story: StoryPlan, rng: random.Random, target_bytes: int) -> list[str]:
     """The lead (a sentence naming the story's entities), then paragraphs of one to three sentences."""
     paragraphs = [_entity_sentence(language, story, rng)]
     size = len(paragraphs[0].encode("utf-8"))
