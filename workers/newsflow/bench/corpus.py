@@ -54,6 +54,7 @@ PUBLISHED_STEP = timedelta(seconds=37)
 RUNNING_SHARE = 0.7
 DAY_ARTICLES = 2000
 RUNNING_STORIES_PER_DAY = 60
+RUNNING_STORY_WEIGHTS = [1 / rank for rank in range(1, RUNNING_STORIES_PER_DAY + 1)]
 STORY_STATEMENTS = 3
 STORY_WORDS = 8
 # Of an article's sentences after its lead: quoted statements of its story, generated sentences naming the
@@ -223,8 +224,7 @@ def _story_drawn(index: int) -> tuple[int, int]:
     rng = random.Random(SEED * 1_000_033 + index)
     if rng.random() >= RUNNING_SHARE:
         return (-1, index)
-    weights = [1 / rank for rank in range(1, RUNNING_STORIES_PER_DAY + 1)]
-    return (index // DAY_ARTICLES, rng.choices(range(RUNNING_STORIES_PER_DAY), weights)[0])
+    return (index // DAY_ARTICLES, rng.choices(range(RUNNING_STORIES_PER_DAY), RUNNING_STORY_WEIGHTS)[0])
 
 
 @lru_cache(maxsize=4096)

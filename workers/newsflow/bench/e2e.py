@@ -51,6 +51,7 @@ LATENCY_GRACE_S = 60
 COPY_BATCH = 500
 # Longer than the nodes' process statistics take to refresh (1 s by default).
 NODE_STATS_WAIT_S = 3.0
+NODE_STATS_POLL_S = 0.1
 LOG_TAIL_CHARS = 4000
 
 
@@ -109,7 +110,7 @@ def node_cpu_seconds(es: Elasticsearch, taken_after: float | None = None) -> flo
         taken = [node["process"]["timestamp"] / 1000 for node in nodes.values()]
         if taken_after is None or min(taken) >= taken_after or time.time() > deadline:
             return sum(node["process"]["cpu"]["total_in_millis"] for node in nodes.values()) / 1000
-        time.sleep(LATENCY_POLL_S)
+        time.sleep(NODE_STATS_POLL_S)
 
 
 def es_ms_per_article(settings: Settings, articles: int) -> dict[str, float]:
@@ -183,11 +184,10 @@ def measure_throughput(
                 now = time.perf_counter()
                 peak_rss = max(peak_rss, sum(rss_bytes(worker.process.pid) for worker in workers))
                 worker_cpu_s = sum(cpu_seconds(worker.process.pid) for worker in workers)
-                node_cpu_s = node_cpu_seconds(es)
                 if first is None and committed > 0:
-                    first = (now, committed, worker_cpu_s, node_cpu_s)
+                    first = (now, committed, worker_cpu_s, node_cpu_seconds(es))
                 elif first and window is None and now - first[0] >= window_s and committed > first[1]:
-                    window = (now, committed, worker_cpu_s, node_cpu_s)
+                    window = (now, committed, worker_cpu_s, node_cpu_seconds(es))
                 drained = committed >= producer.sent and visible >= producer.sent
                 if (drained and (window or producer.sent >= limit)) or (window and not drain):
                     break
@@ -200,10 +200,10 @@ def measure_throughput(
                         f"{workers[0].log()[-LOG_TAIL_CHARS:]}"
                     )
                 time.sleep(POLL_S)
+            assert first is not None
+            end = window or (now, committed, worker_cpu_s, node_cpu_seconds(es))
     finally:
         producer.close()
-    assert first is not None
-    end = window or (now, committed, worker_cpu_s, node_cpu_s)
     measured, measured_s = end[1] - first[1], end[0] - first[0]
     return {
         "articles": producer.sent,
