@@ -285,10 +285,12 @@ def _sentence(language: str, story: StoryPlan, rng: random.Random) -> str:
     if draw < STATEMENT_SHARE + ENTITY_SENTENCE_SHARE:
         return _entity_sentence(language, story, rng)
     sentence = rng.choice(sample_sentences()[language])
-    numbers_redrawn = _NUMBER.sub(
-        lambda match: str(rng.randrange(10 ** (len(match[0]) - 1), 10 ** len(match[0]))), sentence
-    )
-    return _redrawn_words(numbers_redrawn, language, story, rng)
+    return _redrawn_words(_redrawn_numbers(sentence, rng), language, story, rng)
+
+
+def _redrawn_numbers(sentence: str, rng: random.Random) -> str:
+    """Same sentence with other numbers of the same length, so reports drawing on one sample differ."""
+    return _NUMBER.sub(lambda match: str(rng.randrange(10 ** (len(match[0]) - 1), 10 ** len(match[0]))), sentence)
 
 
 def _paragraphs(language: str, story: StoryPlan, rng: random.Random, target_bytes: int) -> list[str]:
